@@ -1,0 +1,93 @@
+/* storage: the repository as a flat namespace of keys ("a/b/c") holding immutable objects,
+ * behind one interface with a driver per backend (posix directory, S3, in-memory fake).
+ * Missing objects are always PITR_NOT_FOUND, never PITR_IO: restore_command depends on it. */
+#ifndef PITR_STORAGE_STORAGE_H
+#define PITR_STORAGE_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "stream/filter.h"
+
+struct storage;
+
+struct storage_info {
+    uint64_t size;
+    int64_t mtime; /* seconds since the epoch, 0 when unknown */
+    bool is_dir;   /* only from non-recursive listings: a common prefix */
+};
+
+struct write_opts {
+    /* Refuse to replace an existing object: finish returns PITR_EXISTS and the old object stays.
+     * This is what keeps two archivers from overwriting each other's WAL. */
+    bool no_overwrite;
+    /* Expected size when known (0 = unknown); lets S3 choose single PUT vs multipart early. */
+    uint64_t size_hint;
+};
+
+enum storage_list_flags {
+    STORAGE_LIST_CHILDREN = 0,  /* immediate children; sub-prefixes reported with is_dir */
+    STORAGE_LIST_RECURSIVE = 1, /* every object below dir */
+};
+
+/* Called once per listed key (full key relative to the repository root; borrowed for the call).
+ * A non-OK return stops the listing and is returned by storage_list. */
+typedef enum pitr_rc storage_list_fn(void *arg, const char *key, const struct storage_info *info,
+                                     struct pitr_err *err);
+
+struct s3_params {
+    const char *bucket;
+    const char *prefix;        /* key prefix inside the bucket, no leading or trailing slash */
+    const char *endpoint;      /* "https://host[:port]" or "host[:port]" (https assumed) */
+    const char *region;        /* e.g. "us-east-1" */
+    bool virtual_host;         /* bucket.host addressing instead of host/bucket */
+    bool verify_tls;           /* false only for testing; logged as a warning */
+    const char *ca_file;       /* PEM bundle to trust instead of the system's, or NULL */
+    const char *access_key;    /* borrowed for the call of s3_storage_new, which copies */
+    const char *secret_key;    /* secret: copied into wiped memory, never logged */
+    const char *session_token; /* optional */
+    uint64_t part_size;        /* multipart part size and threshold (bytes, >= 5 MiB) */
+    unsigned max_attempts;     /* attempts per request, >= 1 */
+    unsigned max_retry_ms;     /* bound on total time spent retrying one request */
+    unsigned connect_timeout_ms;
+    unsigned low_speed_time_s; /* abort a transfer stalled below 1 KiB/s for this long */
+};
+
+/* Opens a posix repository rooted at dir (created if missing). */
+struct storage *posix_storage_new(const char *dir, struct pitr_err *err);
+/* Opens an S3 repository; no request is sent until the first operation. */
+struct storage *s3_storage_new(const struct s3_params *params, struct pitr_err *err);
+/* An in-memory repository for unit tests. */
+struct storage *mem_storage_new(void);
+
+/* Name of the driver ("posix", "s3", "mem"). */
+const char *storage_driver_name(const struct storage *s);
+
+enum pitr_rc storage_stat(struct storage *s, const char *key, struct storage_info *out,
+                          struct pitr_err *err) PITR_MUST_CHECK;
+/* Streams the whole object into sink and finishes it. PITR_NOT_FOUND (sink untouched) if
+ * missing. The sink is borrowed. */
+enum pitr_rc storage_read(struct storage *s, const char *key, struct filter *sink,
+                          struct pitr_err *err) PITR_MUST_CHECK;
+/* Opens an atomic writer: the object appears only when filter_finish on *sink_out succeeds;
+ * freeing the sink unfinished (or after a failure) leaves nothing behind. The caller owns
+ * *sink_out (usually by handing it to pipeline_new). */
+enum pitr_rc storage_write_open(struct storage *s, const char *key, const struct write_opts *opts,
+                                struct filter **sink_out, struct pitr_err *err) PITR_MUST_CHECK;
+/* Lists keys below dir ("" for the root; no trailing slash needed). Order is unspecified. */
+enum pitr_rc storage_list(struct storage *s, const char *dir, enum storage_list_flags flags,
+                          storage_list_fn *fn, void *arg, struct pitr_err *err) PITR_MUST_CHECK;
+/* Removes one object; removing a missing object succeeds. */
+enum pitr_rc storage_remove(struct storage *s, const char *key,
+                            struct pitr_err *err) PITR_MUST_CHECK;
+void storage_free(struct storage *s);
+
+/* Convenience: writes a whole small buffer as one object. */
+enum pitr_rc storage_put(struct storage *s, const char *key, const struct write_opts *opts,
+                         const uint8_t *data, size_t len, struct pitr_err *err) PITR_MUST_CHECK;
+/* Convenience: reads a whole object into out (bounded by out->max). */
+enum pitr_rc storage_get(struct storage *s, const char *key, struct buf *out,
+                         struct pitr_err *err) PITR_MUST_CHECK;
+
+#endif
