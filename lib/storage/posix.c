@@ -1,0 +1,359 @@
+/* posix: a repository in a local or NFS directory. Every object is written to a hidden temp file
+ * in its final directory, fsynced, then renamed (or hard-linked, to refuse overwrites) into place
+ * and the directory fsynced: after a crash at any point the key holds either nothing, the old
+ * object, or the complete new one. */
+#include "storage/storage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/xalloc.h"
+#include "storage/storage_int.h"
+#include "stream/filter_int.h"
+
+enum { POSIX_READ_CHUNK = 256 * 1024 };
+
+struct posix_storage {
+    struct storage base;
+    char *root;
+};
+
+static char *key_path(const struct posix_storage *ps, const char *key)
+{
+    return fs_path_join(ps->root, key);
+}
+
+/* Creates the directories above path, fsyncing each new directory's parent so the new entry is
+ * durable before any object inside it is reported stored. */
+static enum pitr_rc make_parents(const char *root, const char *path, struct pitr_err *err)
+{
+    char *dir = xstrdup(path);
+    char *p = dir + strlen(root);
+    enum pitr_rc rc = PITR_OK;
+    char *last = strrchr(dir, '/');
+
+    if (last == NULL) {
+        free(dir);
+        return PITR_OK;
+    }
+    *last = '\0';
+    if (strlen(dir) <= strlen(root)) {
+        p = NULL; /* the object sits directly in the root */
+    }
+    while (rc == PITR_OK && p != NULL) {
+        p = strchr(p + 1, '/');
+        if (p != NULL) {
+            *p = '\0';
+        }
+        if (mkdir(dir, 0700) == 0) {
+            rc = fs_fsync_dir(dir, err);
+        } else if (errno != EEXIST) {
+            rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", dir);
+        }
+        if (p != NULL) {
+            *p = '/';
+        }
+    }
+    free(dir);
+    return rc;
+}
+
+static enum pitr_rc posix_stat(struct storage *s, const char *key, struct storage_info *out,
+                               struct pitr_err *err)
+{
+    char *path = key_path((struct posix_storage *)s, key);
+    struct stat st;
+    enum pitr_rc rc = PITR_OK;
+
+    if (stat(path, &st) != 0) {
+        rc = err_sys(err, errno == ENOENT || errno == ENOTDIR ? PITR_NOT_FOUND : PITR_IO,
+                     "could not stat \"%s\"", path);
+    } else {
+        out->size = (uint64_t)st.st_size;
+        out->mtime = (int64_t)st.st_mtime;
+        out->is_dir = S_ISDIR(st.st_mode);
+    }
+    free(path);
+    return rc;
+}
+
+static enum pitr_rc posix_read(struct storage *s, const char *key, struct filter *sink,
+                               struct pitr_err *err)
+{
+    char *path = key_path((struct posix_storage *)s, key);
+    uint8_t *chunk = NULL;
+    enum pitr_rc rc = PITR_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        rc = err_sys(err, errno == ENOENT || errno == ENOTDIR ? PITR_NOT_FOUND : PITR_IO,
+                     "could not open \"%s\"", path);
+        goto done;
+    }
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    chunk = xmalloc(POSIX_READ_CHUNK);
+    for (;;) {
+        size_t got = 0;
+
+        rc = fs_read_full(fd, chunk, POSIX_READ_CHUNK, &got, path, err);
+        if (rc != PITR_OK || got == 0) {
+            break;
+        }
+        rc = filter_write(sink, chunk, got, err);
+        if (rc != PITR_OK) {
+            break;
+        }
+    }
+    if (rc == PITR_OK) {
+        rc = filter_finish(sink, err);
+    }
+done:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(chunk);
+    free(path);
+    return rc;
+}
+
+/* The write sink: owns the temp file until finish moves it into place. */
+struct posix_writer {
+    struct filter base;
+    char *path;
+    char *tmp_path;
+    int fd;
+    bool no_overwrite;
+    bool committed;
+};
+
+static enum pitr_rc writer_write(struct filter *f, const uint8_t *data, size_t len,
+                                 struct pitr_err *err)
+{
+    struct posix_writer *w = (struct posix_writer *)f;
+
+    return fs_write_all(w->fd, data, len, w->tmp_path, err);
+}
+
+static enum pitr_rc writer_finish(struct filter *f, struct pitr_err *err)
+{
+    struct posix_writer *w = (struct posix_writer *)f;
+    int fd = w->fd;
+
+    /* Data first: the temp file must be on disk before its name can point at it. */
+    w->fd = -1;
+    if (fsync(fd) != 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return err_sys(err, PITR_IO, "could not fsync \"%s\"", w->tmp_path);
+    }
+    if (close(fd) != 0) {
+        return err_sys(err, PITR_IO, "could not close \"%s\"", w->tmp_path);
+    }
+    if (w->no_overwrite) {
+        /* link() fails with EEXIST instead of replacing: two writers can never overwrite each
+         * other, even between a caller's existence check and this point. */
+        if (link(w->tmp_path, w->path) != 0) {
+            if (errno == EEXIST) {
+                return err_set(err, PITR_EXISTS, "\"%s\" already exists", w->path);
+            }
+            return err_sys(err, PITR_IO, "could not link \"%s\" to \"%s\"", w->tmp_path, w->path);
+        }
+        if (unlink(w->tmp_path) != 0) {
+            return err_sys(err, PITR_IO, "could not remove \"%s\"", w->tmp_path);
+        }
+    } else if (rename(w->tmp_path, w->path) != 0) {
+        return err_sys(err, PITR_IO, "could not rename \"%s\" to \"%s\"", w->tmp_path, w->path);
+    }
+    w->committed = true;
+    /* The new name is durable only once its directory is. */
+    return fs_fsync_dir(w->path, err) != PITR_OK ? err->rc : filter_finish_next(f, err);
+}
+
+static void writer_free(struct filter *f)
+{
+    struct posix_writer *w = (struct posix_writer *)f;
+
+    if (w->fd >= 0) {
+        close(w->fd);
+    }
+    if (!w->committed) {
+        (void)unlink(w->tmp_path); /* an unfinished write leaves nothing behind */
+    }
+    free(w->path);
+    free(w->tmp_path);
+    free(w);
+}
+
+static const struct filter_ops writer_ops = {"posix-writer", writer_write, writer_finish,
+                                             writer_free};
+
+static enum pitr_rc posix_write_open(struct storage *s, const char *key,
+                                     const struct write_opts *opts, struct filter **sink_out,
+                                     struct pitr_err *err)
+{
+    struct posix_storage *ps = (struct posix_storage *)s;
+    struct posix_writer *w = xcalloc(1, sizeof(*w));
+    const char *slash;
+    enum pitr_rc rc;
+
+    filter_init(&w->base, &writer_ops);
+    w->fd = -1;
+    w->no_overwrite = opts->no_overwrite;
+    w->path = key_path(ps, key);
+    slash = strrchr(w->path, '/');
+    /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
+    w->tmp_path = xasprintf("%.*s/.%s.tmp.%d", (int)(slash - w->path), w->path, slash + 1,
+                            (int)getpid());
+    rc = make_parents(ps->root, w->path, err);
+    if (rc == PITR_OK) {
+        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (w->fd < 0) {
+            rc = err_sys(err, PITR_IO, "could not create \"%s\"", w->tmp_path);
+        }
+    }
+    if (rc != PITR_OK) {
+        writer_free(&w->base);
+        return rc;
+    }
+    *sink_out = &w->base;
+    return PITR_OK;
+}
+
+static enum pitr_rc list_dir(struct posix_storage *ps, const char *dir, bool recursive,
+                             storage_list_fn *fn, void *arg, struct pitr_err *err)
+{
+    char *path = dir[0] == '\0' ? xstrdup(ps->root) : key_path(ps, dir);
+    enum pitr_rc rc = PITR_OK;
+    DIR *d = opendir(path);
+
+    if (d == NULL) {
+        /* A missing directory simply has no objects (as an S3 prefix would). */
+        rc = errno == ENOENT || errno == ENOTDIR ? PITR_OK
+                                                 : err_sys(err, PITR_IO, "could not open \"%s\"",
+                                                           path);
+        free(path);
+        return rc;
+    }
+    for (;;) {
+        struct dirent *de;
+        struct stat st;
+        char *key;
+        char *full;
+
+        errno = 0;
+        de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0) {
+                rc = err_sys(err, PITR_IO, "could not read directory \"%s\"", path);
+            }
+            break;
+        }
+        if (de->d_name[0] == '.') {
+            continue; /* ".", ".." and in-flight temp files */
+        }
+        key = dir[0] == '\0' ? xstrdup(de->d_name) : xasprintf("%s/%s", dir, de->d_name);
+        full = key_path(ps, key);
+        if (lstat(full, &st) != 0) {
+            rc = errno == ENOENT ? PITR_OK : err_sys(err, PITR_IO, "could not stat \"%s\"", full);
+        } else if (S_ISDIR(st.st_mode)) {
+            if (recursive) {
+                rc = list_dir(ps, key, true, fn, arg, err);
+            } else {
+                struct storage_info info = {0, (int64_t)st.st_mtime, true};
+
+                rc = fn(arg, key, &info, err);
+            }
+        } else if (S_ISREG(st.st_mode)) {
+            struct storage_info info = {(uint64_t)st.st_size, (int64_t)st.st_mtime, false};
+
+            rc = fn(arg, key, &info, err);
+        }
+        free(full);
+        free(key);
+        if (rc != PITR_OK) {
+            break;
+        }
+    }
+    closedir(d);
+    free(path);
+    return rc;
+}
+
+static enum pitr_rc posix_list(struct storage *s, const char *dir, enum storage_list_flags flags,
+                               storage_list_fn *fn, void *arg, struct pitr_err *err)
+{
+    char *trimmed = xstrdup(dir);
+    size_t n = strlen(trimmed);
+    enum pitr_rc rc;
+
+    while (n > 0 && trimmed[n - 1] == '/') {
+        trimmed[--n] = '\0';
+    }
+    rc = list_dir((struct posix_storage *)s, trimmed, flags & STORAGE_LIST_RECURSIVE, fn, arg,
+                  err);
+    free(trimmed);
+    return rc;
+}
+
+static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr_err *err)
+{
+    char *path = key_path((struct posix_storage *)s, key);
+    enum pitr_rc rc = PITR_OK;
+
+    if (unlink(path) != 0) {
+        if (errno != ENOENT) {
+            rc = err_sys(err, PITR_IO, "could not remove \"%s\"", path);
+        }
+    } else {
+        rc = fs_fsync_dir(path, err);
+    }
+    free(path);
+    return rc;
+}
+
+static void posix_free(struct storage *s)
+{
+    struct posix_storage *ps = (struct posix_storage *)s;
+
+    free(ps->root);
+    free(ps);
+}
+
+static const struct storage_ops posix_ops = {
+    "posix", posix_stat, posix_read, posix_write_open, posix_list, posix_remove, posix_free,
+};
+
+struct storage *posix_storage_new(const char *dir, struct pitr_err *err)
+{
+    struct posix_storage *ps;
+    struct stat st;
+    size_t n = strlen(dir);
+
+    if (dir[0] != '/') {
+        err_set(err, PITR_CONFIG, "repository path \"%s\" must be absolute", dir);
+        return NULL;
+    }
+    if (fs_mkdir_p(dir, err) != PITR_OK) {
+        return NULL;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        err_sys(err, PITR_CONFIG, "repository \"%s\" is not a directory", dir);
+        return NULL;
+    }
+    ps = xcalloc(1, sizeof(*ps));
+    ps->base.ops = &posix_ops;
+    while (n > 1 && dir[n - 1] == '/') {
+        n--;
+    }
+    ps->root = xstrndup(dir, n);
+    return &ps->base;
+}

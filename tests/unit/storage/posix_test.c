@@ -1,0 +1,237 @@
+/* Tests for lib/storage/posix.c: atomic create/replace, refusal to overwrite, crash leftovers,
+ * listings, and "not found" being distinct from I/O errors. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "storage/storage.h"
+#include "support/testutil.h"
+
+static struct storage *open_repo(void)
+{
+    struct pitr_err err;
+    char path[512];
+    struct storage *s;
+
+    snprintf(path, sizeof(path), "%s/repo", testutil_tmpdir());
+    s = posix_storage_new(path, &err);
+    ck_assert_msg(s != NULL, "%s", err.msg);
+    ck_assert_str_eq(storage_driver_name(s), "posix");
+    return s;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL) {
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void get_text(struct storage *s, const char *key, const char *expect)
+{
+    struct buf b;
+    struct pitr_err err;
+
+    buf_init(&b, 1 << 20);
+    ck_assert_int_eq(storage_get(s, key, &b, &err), PITR_OK);
+    ck_assert_uint_eq(b.len, strlen(expect));
+    ck_assert_mem_eq(b.data, expect, b.len);
+    buf_fini(&b);
+}
+
+START_TEST(test_storage_write_open_commit_and_replace)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct storage_info info;
+    char dir[600];
+
+    ck_assert_int_eq(storage_put(s, "c/wal/0001/seg", NULL, (const uint8_t *)"first", 5, &err),
+                     PITR_OK);
+    get_text(s, "c/wal/0001/seg", "first");
+    ck_assert_int_eq(storage_stat(s, "c/wal/0001/seg", &info, &err), PITR_OK);
+    ck_assert_uint_eq(info.size, 5);
+    ck_assert(!info.is_dir);
+    ck_assert_int_eq(storage_put(s, "c/wal/0001/seg", NULL, (const uint8_t *)"second!", 7, &err),
+                     PITR_OK);
+    get_text(s, "c/wal/0001/seg", "second!");
+    snprintf(dir, sizeof(dir), "%s/repo/c/wal/0001", testutil_tmpdir());
+    ck_assert_int_eq(count_entries(dir), 1); /* no temp file left behind */
+    storage_free(s);
+}
+END_TEST
+
+START_TEST(test_storage_write_open_no_overwrite)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct write_opts create_only = {true, 0};
+    char dir[600];
+
+    ck_assert_int_eq(storage_put(s, "k", &create_only, (const uint8_t *)"old", 3, &err), PITR_OK);
+    ck_assert_int_eq(storage_put(s, "k", &create_only, (const uint8_t *)"new", 3, &err),
+                     PITR_EXISTS);
+    ck_assert_ptr_nonnull(strstr(err.msg, "already exists"));
+    get_text(s, "k", "old");
+    snprintf(dir, sizeof(dir), "%s/repo", testutil_tmpdir());
+    ck_assert_int_eq(count_entries(dir), 1);
+    storage_free(s);
+}
+END_TEST
+
+START_TEST(test_storage_write_open_unfinished_leaves_nothing)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct filter *sink = NULL;
+    struct storage_info info;
+    char dir[600];
+
+    ck_assert_int_eq(storage_write_open(s, "d/obj", NULL, &sink, &err), PITR_OK);
+    ck_assert_int_eq(filter_write(sink, (const uint8_t *)"partial", 7, &err), PITR_OK);
+    filter_free(sink);
+    ck_assert_int_eq(storage_stat(s, "d/obj", &info, &err), PITR_NOT_FOUND);
+    snprintf(dir, sizeof(dir), "%s/repo/d", testutil_tmpdir());
+    ck_assert_int_eq(count_entries(dir), 0);
+    storage_free(s);
+}
+END_TEST
+
+static enum pitr_rc collect(void *arg, const char *key, const struct storage_info *info,
+                            struct pitr_err *err)
+{
+    struct buf *b = arg;
+
+    return buf_printf(b, err, "%s%s;", key, info->is_dir ? "/" : "");
+}
+
+START_TEST(test_storage_write_open_crash_leaves_old_state)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct buf listing;
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(storage_put(s, "x/obj", NULL, (const uint8_t *)"old", 3, &err), PITR_OK);
+    pid = fork();
+    if (pid == 0) {
+        struct filter *sink = NULL;
+
+        /* a writer killed mid-stream: never finishes, never cleans up */
+        if (storage_write_open(s, "x/obj", NULL, &sink, &err) == PITR_OK &&
+            filter_write(sink, (const uint8_t *)"new-but-torn", 12, &err) == PITR_OK) {
+            _exit(0);
+        }
+        _exit(1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    get_text(s, "x/obj", "old");
+    buf_init(&listing, 4096);
+    ck_assert_int_eq(storage_list(s, "x", STORAGE_LIST_RECURSIVE, collect, &listing, &err),
+                     PITR_OK);
+    ck_assert_str_eq((const char *)listing.data, "x/obj;"); /* the torn temp file is hidden */
+    buf_fini(&listing);
+    storage_free(s);
+}
+END_TEST
+
+START_TEST(test_storage_not_found)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct storage_info info;
+    struct buf b;
+
+    buf_init(&b, 1024);
+    ck_assert_int_eq(storage_stat(s, "nope", &info, &err), PITR_NOT_FOUND);
+    ck_assert_int_eq(storage_get(s, "no/such/key", &b, &err), PITR_NOT_FOUND);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_int_eq(storage_remove(s, "nope", &err), PITR_OK);
+    ck_assert_int_eq(storage_put(s, "file", NULL, (const uint8_t *)"x", 1, &err), PITR_OK);
+    /* a path through a regular file is "not found", not an I/O error */
+    ck_assert_int_eq(storage_get(s, "file/below", &b, &err), PITR_NOT_FOUND);
+    ck_assert_int_eq(storage_remove(s, "file", &err), PITR_OK);
+    ck_assert_int_eq(storage_stat(s, "file", &info, &err), PITR_NOT_FOUND);
+    buf_fini(&b);
+    storage_free(s);
+}
+END_TEST
+
+START_TEST(test_storage_list)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct buf b;
+    static const char *const keys[] = {"c1/wal/a", "c1/wal/b", "c1/info", "c2/info"};
+
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(storage_put(s, keys[i], NULL, (const uint8_t *)"v", 1, &err), PITR_OK);
+    }
+    buf_init(&b, 4096);
+    ck_assert_int_eq(storage_list(s, "", STORAGE_LIST_CHILDREN, collect, &b, &err), PITR_OK);
+    ck_assert(strstr((char *)b.data, "c1/;") && strstr((char *)b.data, "c2/;"));
+    ck_assert_uint_eq(b.len, strlen("c1/;c2/;"));
+    buf_reset(&b);
+    ck_assert_int_eq(storage_list(s, "c1/", STORAGE_LIST_RECURSIVE, collect, &b, &err), PITR_OK);
+    ck_assert(strstr((char *)b.data, "c1/wal/a;") && strstr((char *)b.data, "c1/wal/b;") &&
+              strstr((char *)b.data, "c1/info;"));
+    ck_assert_uint_eq(b.len, strlen("c1/wal/a;c1/wal/b;c1/info;"));
+    buf_reset(&b);
+    ck_assert_int_eq(storage_list(s, "absent", STORAGE_LIST_RECURSIVE, collect, &b, &err),
+                     PITR_OK);
+    ck_assert_uint_eq(b.len, 0);
+    buf_fini(&b);
+    storage_free(s);
+}
+END_TEST
+
+START_TEST(test_storage_bad_keys)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct storage_info info;
+
+    ck_assert_int_eq(storage_stat(s, "../etc/passwd", &info, &err), PITR_INTERNAL);
+    ck_assert_int_eq(storage_stat(s, "/abs", &info, &err), PITR_INTERNAL);
+    ck_assert_int_eq(storage_stat(s, "a//b", &info, &err), PITR_INTERNAL);
+    ck_assert_int_eq(storage_stat(s, "", &info, &err), PITR_INTERNAL);
+    storage_free(s);
+    ck_assert_ptr_null(posix_storage_new("relative/dir", &err));
+    ck_assert_int_eq(err.rc, PITR_CONFIG);
+    ck_assert_str_eq(err.msg, "repository path \"relative/dir\" must be absolute");
+}
+END_TEST
+
+Suite *posix_suite(void)
+{
+    Suite *s = suite_create("posix");
+    TCase *tc = tcase_create("posix");
+
+    tcase_add_checked_fixture(tc, testutil_tmpdir_setup, testutil_tmpdir_teardown);
+    tcase_add_test(tc, test_storage_write_open_commit_and_replace);
+    tcase_add_test(tc, test_storage_write_open_no_overwrite);
+    tcase_add_test(tc, test_storage_write_open_unfinished_leaves_nothing);
+    tcase_add_test(tc, test_storage_write_open_crash_leaves_old_state);
+    tcase_add_test(tc, test_storage_not_found);
+    tcase_add_test(tc, test_storage_list);
+    tcase_add_test(tc, test_storage_bad_keys);
+    suite_add_tcase(s, tc);
+    return s;
+}
