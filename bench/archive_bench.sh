@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Archive benchmark: pushes the same 64 real 16 MiB WAL segments, one process per segment as
+# PostgreSQL does, with pitr-archive and with pgbackrest archive-push, to a local repository and
+# to the S3 test server, with lz4 and zstd; prints segments/s, MB/s, stored size, the peak RSS of
+# one invocation, and pitr's ratio to pgBackRest. Not a test: run it by hand.
+#   bench/archive_bench.sh [SEGMENTS]        (default 64; results go to stdout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+NSEG=${1:-64}
+PG_BIN=/usr/lib/postgresql/15/bin
+BIN=${PITR_BIN_DIR:-$SRC/build/bin}
+WORKDIR=${BENCH_WORK:-$SRC/bench/work}
+
+PITR_NEED_S3_SERVER=0 scripts/install-deps.sh
+for p in pgbackrest time bc; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+done
+[ -x "$BIN/pitr-archive" ] || scripts/build.sh >/dev/null
+
+if [ "$(id -u)" = 0 ]; then
+    as_pg() { runuser -u postgres -- "$@"; }
+else
+    as_pg() { "$@"; }
+fi
+mkdir -p "$WORKDIR"
+chown postgres "$WORKDIR" 2>/dev/null || true
+PGDATA_B="$WORKDIR/pgdata"
+PORT=55432
+
+# --- 1. a cluster and NSEG real WAL segments (made once, then reused) --------------------------
+if [ ! -f "$WORKDIR/segments.done" ] || [ "$(wc -l <"$WORKDIR/segments.done")" -lt "$NSEG" ]; then
+    rm -rf "$PGDATA_B" "$WORKDIR/segments.done"
+    as_pg "$PG_BIN/initdb" -D "$PGDATA_B" -A trust -U postgres --no-sync >/dev/null
+    cat >>"$PGDATA_B/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$WORKDIR'
+wal_level = replica
+archive_mode = off
+wal_keep_size = '4GB'
+max_wal_size = '4GB'
+fsync = off
+CONF
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -w start >/dev/null
+    # pgbench data is a realistic WAL mix (heap inserts, index builds, full-page images)
+    scale=$(((NSEG * 16) / 14 + 2))
+    as_pg "$PG_BIN/pgbench" -h "$WORKDIR" -p $PORT -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
+    as_pg "$PG_BIN/psql" -h "$WORKDIR" -p $PORT -U postgres -Atqc "select pg_switch_wal()" postgres >/dev/null
+    as_pg "$PG_BIN/psql" -h "$WORKDIR" -p $PORT -U postgres -Atqc "checkpoint" postgres
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -m fast -w stop >/dev/null
+    (cd "$PGDATA_B/pg_wal" && ls | grep -E '^[0-9A-F]{24}$' | sort | head -n "$NSEG") >"$WORKDIR/segments.done"
+fi
+mapfile -t SEGS <"$WORKDIR/segments.done"
+[ "${#SEGS[@]}" -ge "$NSEG" ] || { echo "only ${#SEGS[@]} segments were generated" >&2; exit 1; }
+SEGS=("${SEGS[@]:0:$NSEG}")
+RAW_MB=$((NSEG * 16))
+
+now() { date +%s.%N; }
+# peak RSS (KiB) of one invocation on the middle segment, as measured by GNU time
+peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+
+# run_one LABEL PUSH_FN REPO_SIZE_FN: pushes every segment, one process each, and reports.
+declare -A SECONDS_OF
+run_one() {
+    local label=$1 push=$2 size_fn=$3 t0 t1 secs segs_s mbs stored rss
+    t0=$(now)
+    for s in "${SEGS[@]}"; do
+        "$push" "$s"
+    done
+    t1=$(now)
+    secs=$(echo "$t1 - $t0" | bc -l)
+    stored=$("$size_fn")
+    rss=$(RSS_PROBE=1 "$push" "${SEGS[$((NSEG / 2))]}")
+    SECONDS_OF[$label]=$secs
+    segs_s=$(echo "$NSEG / $secs" | bc -l)
+    mbs=$(echo "$RAW_MB / $secs" | bc -l)
+    printf '| %-34s | %7.2f | %8.1f | %7.1f | %9.1f | %8.1f |\n' "$label" "$secs" "$segs_s" "$mbs" \
+        "$(echo "$stored / 1048576" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+}
+
+# --- pitr ----------------------------------------------------------------------------------------
+pitr_push() {
+    local s=$1
+    if [ "${RSS_PROBE:-0}" = 1 ]; then
+        # a second push of an archived segment takes the verify path; probe a fresh repo instead
+        rm -rf "$WORKDIR/rss-repo"
+        (cd "$PGDATA_B" && PITR_REPO="$WORKDIR/rss-repo" peak_rss "$BIN/pitr-archive" --config "$PITR_CONF" "pg_wal/$s" "$s")
+        return
+    fi
+    (cd "$PGDATA_B" && "$BIN/pitr-archive" --config "$PITR_CONF" "pg_wal/$s" "$s" 2>/dev/null)
+}
+pitr_size() { du -sb "$PITR_REPO_DIR" | cut -f1; }
+
+# --- pgBackRest ----------------------------------------------------------------------------------
+pgbr_push() {
+    local s=$1
+    if [ "${RSS_PROBE:-0}" = 1 ]; then
+        peak_rss pgbackrest --config="$PGBR_CONF" --stanza=bench archive-push "$PGDATA_B/pg_wal/$s"
+        return
+    fi
+    pgbackrest --config="$PGBR_CONF" --stanza=bench archive-push "$PGDATA_B/pg_wal/$s" >/dev/null
+}
+pgbr_size() { du -sb "$PGBR_REPO_DIR/archive" | cut -f1; }
+
+pgbr_setup() { # COMPRESS_TYPE
+    rm -rf "$PGBR_REPO_DIR" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
+    mkdir -p "$PGBR_REPO_DIR" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
+    cat >"$PGBR_CONF" <<CONF
+[global]
+repo1-path=$PGBR_REPO_DIR
+compress-type=$1
+compress-level=${2:-1}
+process-max=1
+log-level-console=warn
+log-level-file=off
+log-path=$WORKDIR/pgbr-log
+lock-path=$WORKDIR/pgbr-lock
+archive-async=n
+start-fast=y
+
+[bench]
+pg1-path=$PGDATA_B
+pg1-socket-path=$WORKDIR
+pg1-port=$PORT
+pg1-user=postgres
+CONF
+    # stanza-create needs the server running; archive-push itself does not
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -o "-c archive_mode=off" -w start >/dev/null
+    pgbackrest --config="$PGBR_CONF" --stanza=bench --no-online stanza-create >/dev/null 2>&1 ||
+        pgbackrest --config="$PGBR_CONF" --stanza=bench stanza-create >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -m fast -w stop >/dev/null
+}
+
+PITR_CONF="$WORKDIR/pitr.conf"
+PITR_REPO_DIR="$WORKDIR/pitr-repo"
+PGBR_CONF="$WORKDIR/pgbackrest.conf"
+PGBR_REPO_DIR="$WORKDIR/pgbr-repo"
+
+echo "# archive benchmark: $NSEG x 16 MiB real WAL segments (pgbench), one process per segment"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(pgbackrest version), pitr $(git -C "$SRC" rev-parse --short HEAD)"
+echo
+echo "| run                                | seconds | segments/s | MB/s | stored MiB | peak RSS MiB |"
+echo "| ---------------------------------- | ------- | ---------- | ---- | ---------- | ------------ |"
+for comp in lz4 zstd; do
+    rm -rf "$PITR_REPO_DIR"
+    printf "repo = '%s'\ncompression = %s\nlog_level = warn\n" "$PITR_REPO_DIR" "$comp" >"$PITR_CONF"
+    sync
+    run_one "pitr-archive local $comp" pitr_push pitr_size
+    pgbr_setup "$comp" 1
+    sync
+    run_one "pgbackrest archive-push local $comp" pgbr_push pgbr_size
+done
+if [ -n "${BENCH_ENCRYPT:-1}" ]; then
+    rm -rf "$PITR_REPO_DIR"
+    head -c 48 /dev/urandom | base64 >"$WORKDIR/key"
+    chmod 600 "$WORKDIR/key"
+    printf "repo = '%s'\ncompression = lz4\nencryption_key_file = '%s'\nlog_level = warn\n" \
+        "$PITR_REPO_DIR" "$WORKDIR/key" >"$PITR_CONF"
+    run_one "pitr-archive local lz4 + AES-256-GCM" pitr_push pitr_size
+fi
+echo
+for comp in lz4 zstd; do
+    printf 'ratio (segments/s, pitr / pgBackRest), local %s: %.2fx\n' "$comp" \
+        "$(echo "${SECONDS_OF["pgbackrest archive-push local $comp"]} / ${SECONDS_OF["pitr-archive local $comp"]}" | bc -l)"
+done
