@@ -6,3 +6,6 @@ if(PITR_SANITIZE)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+# Link only the shared libraries a binary really uses: pitr-archive and pitr-fetch start once per
+# WAL segment, and every library the loader maps costs start-up time (libpq is not theirs).
+add_link_options(-Wl,--as-needed)
