@@ -1,0 +1,55 @@
+/* config: one validated struct built once per process from the config file, then PITR_<KEY>
+ * environment variables (which win). Code receives `const struct config *`; nothing else reads
+ * the environment for settings. */
+#ifndef PITR_CONFIG_CONFIG_H
+#define PITR_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/pitr/pitr.conf"
+
+struct config {
+    char *source;              /* the file that was read, or NULL when none was */
+    char *repo;                /* "/path", "file:///path" or "s3://bucket/prefix" */
+    char *cluster;             /* NULL: derived from the system identifier */
+    char *pgdata;              /* NULL: the working directory */
+    char *compression;         /* "lz4", "zstd", "zstd:N" or "none" */
+    char *encryption_key_file; /* NULL: no encryption */
+    char *s3_endpoint;
+    char *s3_region;
+    char *s3_uri_style; /* "path" or "virtual" */
+    bool s3_verify_tls;
+    char *s3_ca_file;
+    char *s3_credentials_file;
+    uint64_t s3_part_size;
+    uint64_t s3_max_attempts;
+    uint64_t s3_retry_max_time;      /* seconds */
+    uint64_t s3_connect_timeout;     /* seconds */
+    uint64_t s3_low_speed_time;      /* seconds */
+    uint64_t fetch_max_attempts;     /* pitr-fetch attempts on errors other than "not found" */
+    enum log_level log_level;
+};
+
+/* Finds the file (explicit path, else $PITR_CONFIG, else CONFIG_DEFAULT_PATH), parses it,
+ * applies PITR_<KEY> overrides and validates. explicit_path may be NULL. A missing default file is
+ * not an error (everything may come from the environment); a missing explicit one is. On success
+ * *out holds owned strings: release with config_fini. */
+enum pitr_rc config_load(const char *explicit_path, struct config *out,
+                         struct pitr_err *err) PITR_MUST_CHECK;
+/* As config_load, but from a given file only (no environment); for tests and tools. */
+enum pitr_rc config_load_file(const char *path, bool use_env, struct config *out,
+                              struct pitr_err *err) PITR_MUST_CHECK;
+void config_fini(struct config *cfg);
+
+/* Parses "key = value" text. fn is called for every setting, with the 1-based line number; a
+ * non-OK return stops parsing. Quoted values ('...', '' for a quote) and # comments are handled. */
+typedef enum pitr_rc config_entry_fn(void *arg, const char *key, const char *value, int line,
+                                     struct pitr_err *err);
+enum pitr_rc config_parse_text(const char *text, const char *filename, config_entry_fn *fn,
+                               void *arg, struct pitr_err *err) PITR_MUST_CHECK;
+
+#endif

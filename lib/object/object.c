@@ -1,0 +1,467 @@
+/* object: builds the write pipeline (sha256 -> size -> compress -> trailer -> encrypt -> header
+ * -> size -> sink) and, once a reader has seen the header, the read chain
+ * ([decrypt] -> trailer-strip -> [decompress] -> sha256 -> size -> verify -> out). */
+#include "object/object.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strutil.h"
+#include "base/xalloc.h"
+#include "compress/lz4.h"
+#include "compress/zstd.h"
+#include "crypto/aead.h"
+#include "stream/filter_int.h"
+
+enum { FORMAT_VERSION = 1, ENCRYPT_NONE = 0, ENCRYPT_AES_256_GCM = 1 };
+
+static const uint8_t header_magic[4] = {'P', 'I', 'T', 'R'};
+static const uint8_t trailer_magic[4] = {'P', 'E', 'N', 'D'};
+
+enum pitr_rc object_compression_parse(const char *s, enum object_compression *out, int *level,
+                                      struct pitr_err *err)
+{
+    uint64_t n = 0;
+
+    if (strcmp(s, "none") == 0 || strcmp(s, "lz4") == 0 || strcmp(s, "zstd") == 0) {
+        *out = s[0] == 'n' ? OBJECT_COMPRESS_NONE
+                           : (s[0] == 'l' ? OBJECT_COMPRESS_LZ4 : OBJECT_COMPRESS_ZSTD);
+        *level = 0;
+        return PITR_OK;
+    }
+    if (str_has_prefix(s, "zstd:") && str_parse_u64(s + 5, "zstd level", &n, err) == PITR_OK &&
+        n >= 1 && n <= 19) {
+        *out = OBJECT_COMPRESS_ZSTD;
+        *level = (int)n;
+        return PITR_OK;
+    }
+    return err_set(err, PITR_CONFIG,
+                   "invalid compression \"%s\": expected lz4, zstd, zstd:N (1-19) or none", s);
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static void plain_free(struct filter *f)
+{
+    free(f);
+}
+
+static enum pitr_rc pass_write(struct filter *f, const uint8_t *data, size_t len,
+                               struct pitr_err *err)
+{
+    return filter_emit(f, data, len, err);
+}
+
+/* --- writer stages ------------------------------------------------------------------------- */
+
+/* Emits the header before the first byte of the body. */
+struct header_stage {
+    struct filter base;
+    uint8_t header[OBJECT_HEADER_LEN];
+    bool sent;
+};
+
+static enum pitr_rc header_send(struct header_stage *h, struct pitr_err *err)
+{
+    if (h->sent) {
+        return PITR_OK;
+    }
+    h->sent = true;
+    return filter_emit(&h->base, h->header, OBJECT_HEADER_LEN, err);
+}
+
+static enum pitr_rc header_write(struct filter *f, const uint8_t *data, size_t len,
+                                 struct pitr_err *err)
+{
+    enum pitr_rc rc = header_send((struct header_stage *)f, err);
+
+    return rc != PITR_OK ? rc : filter_emit(f, data, len, err);
+}
+
+static enum pitr_rc header_finish(struct filter *f, struct pitr_err *err)
+{
+    enum pitr_rc rc = header_send((struct header_stage *)f, err);
+
+    return rc != PITR_OK ? rc : filter_finish_next(f, err);
+}
+
+static const struct filter_ops header_ops = {"object-header", header_write, header_finish,
+                                             plain_free};
+
+/* Appends the trailer once the content's digest and size are known (their stages finish first,
+ * being upstream). */
+struct trailer_stage {
+    struct filter base;
+    const struct filter *sha;  /* borrowed: stages of the same pipeline */
+    const struct filter *size;
+};
+
+static enum pitr_rc trailer_finish(struct filter *f, struct pitr_err *err)
+{
+    struct trailer_stage *t = (struct trailer_stage *)f;
+    uint8_t trailer[OBJECT_TRAILER_LEN];
+    enum pitr_rc rc;
+
+    put_be64(trailer, size_filter_bytes(t->size));
+    sha256_filter_digest(t->sha, trailer + 8);
+    memcpy(trailer + 40, trailer_magic, 4);
+    rc = filter_emit(f, trailer, sizeof(trailer), err);
+    return rc != PITR_OK ? rc : filter_finish_next(f, err);
+}
+
+static const struct filter_ops trailer_ops = {"object-trailer", pass_write, trailer_finish,
+                                              plain_free};
+
+struct object_writer {
+    struct pipeline *pipeline;
+    struct filter *sha;
+    struct filter *raw_size;
+    struct filter *stored_size;
+};
+
+static struct filter *compressor_new(const struct object_opts *opts)
+{
+    switch (opts->compression) {
+    case OBJECT_COMPRESS_LZ4:
+        return lz4_compress_filter_new(opts->level);
+    case OBJECT_COMPRESS_ZSTD:
+        return zstd_compress_filter_new(opts->level);
+    case OBJECT_COMPRESS_NONE:
+        break;
+    }
+    return NULL;
+}
+
+struct object_writer *object_writer_new(struct filter *sink, const struct object_opts *opts,
+                                        struct pitr_err *err)
+{
+    struct object_writer *w = xcalloc(1, sizeof(*w));
+    struct header_stage *h = xcalloc(1, sizeof(*h));
+    struct trailer_stage *t = xcalloc(1, sizeof(*t));
+    struct filter *comp = compressor_new(opts);
+
+    filter_init(&h->base, &header_ops);
+    filter_init(&t->base, &trailer_ops);
+    memcpy(h->header, header_magic, 4);
+    h->header[4] = FORMAT_VERSION;
+    h->header[5] = (uint8_t)opts->compression;
+    h->header[6] = opts->key ? ENCRYPT_AES_256_GCM : ENCRYPT_NONE;
+    w->pipeline = pipeline_new(sink);
+    w->sha = sha256_filter_new();
+    w->raw_size = size_filter_new();
+    w->stored_size = size_filter_new();
+    t->sha = w->sha;
+    t->size = w->raw_size;
+    pipeline_add(w->pipeline, w->sha);
+    pipeline_add(w->pipeline, w->raw_size);
+    if (comp != NULL) {
+        pipeline_add(w->pipeline, comp);
+    }
+    pipeline_add(w->pipeline, &t->base);
+    if (opts->key != NULL) {
+        uint8_t object_key[KEY_LEN];
+
+        key_id(opts->key, h->header + 8);
+        if (key_random(h->header + 16, KEY_SALT_LEN, err) != PITR_OK) {
+            filter_free(&h->base);
+            object_writer_free(w);
+            return NULL;
+        }
+        key_derive_object(opts->key, h->header + 16, object_key);
+        pipeline_add(w->pipeline, aead_encrypt_filter_new(object_key, h->header, OBJECT_HEADER_LEN));
+        explicit_bzero(object_key, sizeof(object_key));
+    }
+    pipeline_add(w->pipeline, &h->base);
+    pipeline_add(w->pipeline, w->stored_size);
+    return w;
+}
+
+enum pitr_rc object_writer_write(struct object_writer *w, const uint8_t *data, size_t len,
+                                 struct pitr_err *err)
+{
+    return pipeline_write(w->pipeline, data, len, err);
+}
+
+enum pitr_rc object_writer_finish(struct object_writer *w, struct object_summary *out,
+                                  struct pitr_err *err)
+{
+    enum pitr_rc rc = pipeline_finish(w->pipeline, err);
+
+    if (rc == PITR_OK && out != NULL) {
+        sha256_filter_digest(w->sha, out->sha256);
+        out->raw_size = size_filter_bytes(w->raw_size);
+        out->stored_size = size_filter_bytes(w->stored_size);
+    }
+    return rc;
+}
+
+void object_writer_free(struct object_writer *w)
+{
+    if (w != NULL) {
+        pipeline_free(w->pipeline);
+        free(w);
+    }
+}
+
+/* --- reader stages ------------------------------------------------------------------------- */
+
+/* Holds back the last OBJECT_TRAILER_LEN bytes: they are the trailer, not compressed data. */
+struct strip_stage {
+    struct filter base;
+    uint8_t tail[OBJECT_TRAILER_LEN];
+    size_t tail_len;
+};
+
+static enum pitr_rc strip_write(struct filter *f, const uint8_t *data, size_t len,
+                                struct pitr_err *err)
+{
+    struct strip_stage *s = (struct strip_stage *)f;
+    size_t total = s->tail_len + len;
+    size_t emit;
+    size_t from_tail;
+    enum pitr_rc rc;
+
+    if (total <= OBJECT_TRAILER_LEN) {
+        memcpy(s->tail + s->tail_len, data, len);
+        s->tail_len = total;
+        return PITR_OK;
+    }
+    emit = total - OBJECT_TRAILER_LEN;
+    from_tail = emit < s->tail_len ? emit : s->tail_len;
+    rc = filter_emit(f, s->tail, from_tail, err);
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    memmove(s->tail, s->tail + from_tail, s->tail_len - from_tail);
+    s->tail_len -= from_tail;
+    rc = filter_emit(f, data, emit - from_tail, err);
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    data += emit - from_tail;
+    len -= emit - from_tail;
+    memcpy(s->tail + s->tail_len, data, len);
+    s->tail_len += len;
+    return PITR_OK;
+}
+
+static enum pitr_rc finish_next_only(struct filter *f, struct pitr_err *err)
+{
+    return filter_finish_next(f, err);
+}
+
+static const struct filter_ops strip_ops = {"object-trailer-strip", strip_write,
+                                            finish_next_only, plain_free};
+
+/* Compares length and digest with the trailer before letting the output be finished. */
+struct verify_stage {
+    struct filter base;
+    const struct strip_stage *strip;
+    const struct filter *sha;
+    const struct filter *size;
+    const char *name; /* borrowed from the reader */
+};
+
+static enum pitr_rc verify_finish(struct filter *f, struct pitr_err *err)
+{
+    struct verify_stage *v = (struct verify_stage *)f;
+    uint8_t digest[SHA256_LEN];
+
+    if (v->strip->tail_len != OBJECT_TRAILER_LEN ||
+        memcmp(v->strip->tail + 40, trailer_magic, 4) != 0) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: its trailer is missing",
+                       v->name);
+    }
+    if (get_be64(v->strip->tail) != size_filter_bytes(v->size)) {
+        return err_set(err, PITR_CORRUPT,
+                       "object \"%s\" is corrupt: %llu bytes decoded, %llu recorded", v->name,
+                       (unsigned long long)size_filter_bytes(v->size),
+                       (unsigned long long)get_be64(v->strip->tail));
+    }
+    sha256_filter_digest(v->sha, digest);
+    if (memcmp(digest, v->strip->tail + 8, SHA256_LEN) != 0) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: SHA-256 checksum mismatch",
+                       v->name);
+    }
+    return filter_finish_next(f, err);
+}
+
+static const struct filter_ops verify_ops = {"object-verify", pass_write, verify_finish,
+                                             plain_free};
+
+enum { READ_STAGES_MAX = 6 };
+
+struct object_reader {
+    struct filter base;
+    struct filter *out;
+    const struct key *key;
+    char *name;
+    uint8_t header[OBJECT_HEADER_LEN];
+    size_t header_len;
+    struct filter *stages[READ_STAGES_MAX]; /* owned, in data-flow order */
+    size_t nstages;
+    struct filter *sha;
+    struct filter *raw_size;
+    uint64_t stored;
+};
+
+static void chain(struct object_reader *r, struct filter *stage)
+{
+    if (r->nstages > 0) {
+        r->stages[r->nstages - 1]->next = stage;
+    }
+    r->stages[r->nstages++] = stage;
+}
+
+static enum pitr_rc build_chain(struct object_reader *r, struct pitr_err *err)
+{
+    const uint8_t *h = r->header;
+    struct strip_stage *strip;
+    struct verify_stage *verify;
+
+    if (memcmp(h, header_magic, 4) != 0) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: not a pitr object (bad magic)",
+                       r->name);
+    }
+    if (h[4] != FORMAT_VERSION) {
+        return err_set(err, PITR_CORRUPT,
+                       "object \"%s\" has format version %u, which this pitr does not know: "
+                       "upgrade pitr",
+                       r->name, h[4]);
+    }
+    if (h[5] > OBJECT_COMPRESS_ZSTD || h[6] > ENCRYPT_AES_256_GCM) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: unknown algorithm in header",
+                       r->name);
+    }
+    if (h[6] == ENCRYPT_AES_256_GCM) {
+        uint8_t id[KEY_ID_LEN];
+        uint8_t object_key[KEY_LEN];
+        char have[2 * KEY_ID_LEN + 1];
+
+        if (r->key == NULL) {
+            return err_set(err, PITR_CONFIG,
+                           "object \"%s\" is encrypted: set encryption_key_file", r->name);
+        }
+        key_id(r->key, id);
+        if (memcmp(id, h + 8, KEY_ID_LEN) != 0) {
+            str_hex_encode(h + 8, KEY_ID_LEN, have);
+            return err_set(err, PITR_CONFIG,
+                           "object \"%s\" was encrypted with a different key (key id %s): check "
+                           "encryption_key_file",
+                           r->name, have);
+        }
+        key_derive_object(r->key, h + 16, object_key);
+        chain(r, aead_decrypt_filter_new(object_key, h, OBJECT_HEADER_LEN, r->name));
+        explicit_bzero(object_key, sizeof(object_key));
+    }
+    strip = xcalloc(1, sizeof(*strip));
+    filter_init(&strip->base, &strip_ops);
+    chain(r, &strip->base);
+    if (h[5] == OBJECT_COMPRESS_LZ4) {
+        chain(r, lz4_decompress_filter_new(r->name));
+    } else if (h[5] == OBJECT_COMPRESS_ZSTD) {
+        chain(r, zstd_decompress_filter_new(r->name));
+    }
+    r->sha = sha256_filter_new();
+    r->raw_size = size_filter_new();
+    chain(r, r->sha);
+    chain(r, r->raw_size);
+    verify = xcalloc(1, sizeof(*verify));
+    filter_init(&verify->base, &verify_ops);
+    verify->strip = strip;
+    verify->sha = r->sha;
+    verify->size = r->raw_size;
+    verify->name = r->name;
+    chain(r, &verify->base);
+    verify->base.next = r->out;
+    return PITR_OK;
+}
+
+static enum pitr_rc reader_write(struct filter *f, const uint8_t *data, size_t len,
+                                 struct pitr_err *err)
+{
+    struct object_reader *r = (struct object_reader *)f;
+
+    r->stored += len;
+    if (r->header_len < OBJECT_HEADER_LEN) {
+        size_t take = OBJECT_HEADER_LEN - r->header_len;
+        enum pitr_rc rc;
+
+        take = take < len ? take : len;
+        memcpy(r->header + r->header_len, data, take);
+        r->header_len += take;
+        data += take;
+        len -= take;
+        if (r->header_len < OBJECT_HEADER_LEN) {
+            return PITR_OK;
+        }
+        rc = build_chain(r, err);
+        if (rc != PITR_OK) {
+            return rc;
+        }
+    }
+    return filter_write(r->stages[0], data, len, err);
+}
+
+static enum pitr_rc reader_finish(struct filter *f, struct pitr_err *err)
+{
+    struct object_reader *r = (struct object_reader *)f;
+
+    if (r->header_len < OBJECT_HEADER_LEN) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: shorter than its header",
+                       r->name);
+    }
+    /* finishing the chain finishes out, but only after the verify stage passed */
+    return filter_finish(r->stages[0], err);
+}
+
+static void reader_free(struct filter *f)
+{
+    struct object_reader *r = (struct object_reader *)f;
+
+    for (size_t i = 0; i < r->nstages; i++) {
+        filter_free(r->stages[i]);
+    }
+    free(r->name);
+    free(r);
+}
+
+static const struct filter_ops reader_ops = {"object-reader", reader_write, reader_finish,
+                                             reader_free};
+
+struct filter *object_reader_new(struct filter *out, const struct key *key, const char *name)
+{
+    struct object_reader *r = xcalloc(1, sizeof(*r));
+
+    filter_init(&r->base, &reader_ops);
+    r->out = out;
+    r->key = key;
+    r->name = xstrdup(name);
+    return &r->base;
+}
+
+void object_reader_summary(const struct filter *reader, struct object_summary *out)
+{
+    const struct object_reader *r = (const struct object_reader *)reader;
+
+    sha256_filter_digest(r->sha, out->sha256);
+    out->raw_size = size_filter_bytes(r->raw_size);
+    out->stored_size = r->stored;
+}

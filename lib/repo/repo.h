@@ -1,0 +1,55 @@
+/* repo: the repository's layout and its binding to one PostgreSQL cluster.
+ *   <cluster>/cluster.info                  who the cluster is (system identifier, version, key)
+ *   <cluster>/wal/<TTTTTTTTXXXXXXXX>/<file>  segments, .partial and .backup files of one timeline
+ *                                           and "log" (at most 256 segments of 16 MiB per folder)
+ *   <cluster>/wal/history/<TTTTTTTT>.history timeline history files
+ * Every object is in the object format (lib/object), so each one is self-checking. */
+#ifndef PITR_REPO_REPO_H
+#define PITR_REPO_REPO_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "config/config.h"
+#include "pg/control.h"
+#include "pg/wal.h"
+#include "storage/storage.h"
+
+struct key;
+
+struct cluster_info {
+    uint64_t sysid;
+    unsigned pg_version;
+    char key_id[17]; /* hex key id of the encryption key, "" when unencrypted */
+};
+
+/* Opens the storage named by cfg->repo (a path, file:///path or s3://bucket/prefix). S3
+ * credentials are loaded here, used and wiped. The caller frees the result with storage_free. */
+struct storage *repo_open(const struct config *cfg, struct pitr_err *err);
+
+/* Writes the storage key of a WAL-archive file into out. */
+enum pitr_rc repo_wal_key(const char *cluster, const char *name, const struct wal_file *f,
+                          char *out, size_t size, struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Decides which cluster of the repository this process works on: cfg->cluster when set, else the
+ * system identifier of the data directory (ident, may be NULL when there is none), else the
+ * repository's only cluster. The caller frees *name_out. */
+enum pitr_rc repo_resolve_cluster(const struct config *cfg, struct storage *s,
+                                  const struct pg_ident *ident, char **name_out,
+                                  struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Reads <cluster>/cluster.info; PITR_NOT_FOUND when the cluster has never archived. */
+enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cluster_info *out,
+                               struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Makes sure <cluster> belongs to `mine`: records it on first use (a create that can never
+ * overwrite a concurrent one), and otherwise refuses (PITR_CONFIG) a different system identifier,
+ * version or encryption key. */
+enum pitr_rc repo_cluster_bind(struct storage *s, const char *cluster,
+                               const struct cluster_info *mine,
+                               struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Fills the hex key id of key (NULL: "") into out[17]. */
+void repo_key_id_hex(const struct key *key, char out[17]);
+
+#endif

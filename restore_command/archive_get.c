@@ -1,0 +1,165 @@
+/* archive_get: decrypts, decompresses and verifies an archived file into a temp file next to
+ * %p, then renames it into place. "Not found" is reported only when the repository is reachable
+ * and this cluster is known in it: a mistyped repo or cluster must stop recovery, not end it. */
+#include "archive_get.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "crypto/key.h"
+#include "object/object.h"
+#include "pg/control.h"
+#include "pg/wal.h"
+#include "repo/repo.h"
+#include "storage/storage.h"
+
+struct get {
+    const struct config *cfg;
+    const char *wal_name;
+    const char *dest_path;
+    struct wal_file file;
+    struct key *key;
+    struct storage *storage;
+    char *cluster;
+    char object_key[1024];
+};
+
+static enum pitr_rc setup(struct get *g, struct pitr_err *err)
+{
+    const char *pgdata = g->cfg->pgdata ? g->cfg->pgdata : ".";
+    struct pg_ident ident;
+    struct cluster_info info;
+    bool have_ident;
+    enum pitr_rc rc = wal_parse_name(g->wal_name, &g->file, err);
+
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    rc = pg_ident_read(pgdata, &ident, err);
+    if (rc != PITR_OK && rc != PITR_NOT_FOUND) {
+        return rc;
+    }
+    have_ident = rc == PITR_OK;
+    if (g->cfg->encryption_key_file != NULL) {
+        g->key = key_load_file(g->cfg->encryption_key_file, err);
+        if (g->key == NULL) {
+            return err->rc;
+        }
+    }
+    g->storage = repo_open(g->cfg, err);
+    if (g->storage == NULL) {
+        return err->rc;
+    }
+    rc = repo_resolve_cluster(g->cfg, g->storage, have_ident ? &ident : NULL, &g->cluster, err);
+    if (rc == PITR_NOT_FOUND) {
+        return err_set(err, PITR_CONFIG, "%s: check the repo setting", err->msg);
+    }
+    if (rc == PITR_OK) {
+        rc = repo_cluster_read(g->storage, g->cluster, &info, err);
+        if (rc == PITR_NOT_FOUND) {
+            return err_set(err, PITR_CONFIG,
+                           "the repository has no cluster \"%s\": check the repo and cluster "
+                           "settings",
+                           g->cluster);
+        }
+    }
+    if (rc == PITR_OK && have_ident && info.sysid != ident.sysid) {
+        return err_set(err, PITR_CONFIG,
+                       "repository cluster \"%s\" belongs to database system %" PRIu64
+                       ", but this data directory is %" PRIu64 ": refusing to replay its WAL",
+                       g->cluster, info.sysid, ident.sysid);
+    }
+    if (rc == PITR_OK) {
+        rc = repo_wal_key(g->cluster, g->wal_name, &g->file, g->object_key,
+                          sizeof(g->object_key), err);
+    }
+    return rc;
+}
+
+/* One attempt: object -> verified plain bytes -> temp file -> rename over dest. */
+static enum pitr_rc fetch_once(struct get *g, struct pitr_err *err)
+{
+    char *tmp = xasprintf("%s.pitr-tmp", g->dest_path);
+    struct filter *sink = NULL;
+    struct filter *reader = NULL;
+    enum pitr_rc rc = PITR_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        rc = err_sys(err, PITR_IO, "could not create \"%s\"", tmp);
+        goto done;
+    }
+    sink = fd_sink_new(fd, tmp);
+    reader = object_reader_new(sink, g->key, g->object_key);
+    rc = storage_read(g->storage, g->object_key, reader, err);
+    if (rc == PITR_OK && close(fd) != 0) {
+        rc = err_sys(err, PITR_IO, "could not close \"%s\"", tmp);
+    }
+    fd = -1;
+    /* No fsync: PostgreSQL reads the file at once and fetches it again after a crash. The rename
+     * is what matters: %p never names a partially written or unverified file. */
+    if (rc == PITR_OK && rename(tmp, g->dest_path) != 0) {
+        rc = err_sys(err, PITR_IO, "could not rename \"%s\" to \"%s\"", tmp, g->dest_path);
+    }
+done:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (rc != PITR_OK) {
+        (void)unlink(tmp);
+    }
+    filter_free(reader);
+    filter_free(sink);
+    free(tmp);
+    return rc;
+}
+
+static bool retryable(enum pitr_rc rc)
+{
+    /* Not found and configuration errors are answers; anything else may be passing (a full
+     * disk being cleaned, a repository mount coming back). */
+    return rc != PITR_NOT_FOUND && rc != PITR_CONFIG;
+}
+
+enum pitr_rc archive_get(const struct config *cfg, const char *wal_name, const char *dest_path,
+                         struct pitr_err *err)
+{
+    struct get g;
+    enum pitr_rc rc;
+
+    memset(&g, 0, sizeof(g));
+    g.cfg = cfg;
+    g.wal_name = wal_name;
+    g.dest_path = dest_path;
+    rc = setup(&g, err);
+    for (unsigned attempt = 1; rc == PITR_OK; attempt++) {
+        rc = fetch_once(&g, err);
+        if (rc == PITR_OK || !retryable(rc) || attempt >= cfg->fetch_max_attempts) {
+            if (rc != PITR_OK && retryable(rc)) {
+                err_prefix(err, "failed %u times", attempt);
+            }
+            break;
+        }
+        log_warn("attempt %u of %" PRIu64 " to fetch \"%s\" failed, retrying: %s", attempt,
+                 cfg->fetch_max_attempts, wal_name, err->msg);
+        nanosleep(&(struct timespec){0, 500000000L * (long)attempt}, NULL);
+        rc = PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        log_info("restored \"%s\"", wal_name);
+    } else if (rc != PITR_NOT_FOUND) {
+        err_prefix(err, "could not fetch \"%s\"", wal_name);
+    }
+    free(g.cluster);
+    storage_free(g.storage);
+    key_free(g.key);
+    return rc;
+}

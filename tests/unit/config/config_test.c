@@ -1,0 +1,225 @@
+/* Tests for lib/config/config.c: parsing, defaults, environment overrides, exact errors. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config/config.h"
+#include "config/credentials.h"
+#include "support/testutil.h"
+
+static char *write_conf(const char *name, const char *text)
+{
+    static char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s", testutil_tmpdir(), name);
+    testutil_write_file(path, text, strlen(text));
+    return path;
+}
+
+static void clear_env(void)
+{
+    unsetenv("PITR_REPO");
+    unsetenv("PITR_COMPRESSION");
+    unsetenv("PITR_LOG_LEVEL");
+    unsetenv("PITR_CONFIG");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
+}
+
+START_TEST(test_config_load_good_file)
+{
+    struct config cfg;
+    struct pitr_err err;
+    const char *path = write_conf("good.conf", "# comment line\n"
+                                               "repo = '/var/lib/pitr repo'  # trailing\n"
+                                               "compression=zstd:7\n"
+                                               "\n"
+                                               "   s3_verify_tls = off\n"
+                                               "s3_part_size = 16MB\n"
+                                               "cluster = 'main'\n"
+                                               "log_level = debug\n"
+                                               "s3_endpoint = 'https://it''s.example'\n");
+
+    clear_env();
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert_str_eq(cfg.repo, "/var/lib/pitr repo");
+    ck_assert_str_eq(cfg.compression, "zstd:7");
+    ck_assert(!cfg.s3_verify_tls);
+    ck_assert_uint_eq(cfg.s3_part_size, 16u << 20);
+    ck_assert_str_eq(cfg.cluster, "main");
+    ck_assert_int_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+    ck_assert_str_eq(cfg.s3_endpoint, "https://it's.example");
+    ck_assert_str_eq(cfg.source, path);
+    /* defaults */
+    ck_assert_str_eq(cfg.s3_region, "us-east-1");
+    ck_assert_uint_eq(cfg.s3_max_attempts, 5);
+    ck_assert_ptr_null(cfg.pgdata);
+    ck_assert_ptr_null(cfg.encryption_key_file);
+    config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_load_env_overrides_file)
+{
+    struct config cfg;
+    struct pitr_err err;
+    const char *path = write_conf("env.conf", "repo = /a\ncompression = lz4\n");
+
+    clear_env();
+    setenv("PITR_REPO", "s3://bucket/prefix", 1);
+    setenv("PITR_COMPRESSION", "none", 1);
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert_str_eq(cfg.repo, "s3://bucket/prefix");
+    ck_assert_str_eq(cfg.compression, "none");
+    config_fini(&cfg);
+    setenv("PITR_LOG_LEVEL", "loud", 1);
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_str_eq(err.msg,
+                     "PITR_LOG_LEVEL: invalid log_level \"loud\": expected error, warn, info or debug");
+    clear_env();
+}
+END_TEST
+
+START_TEST(test_config_load_pitr_config_variable)
+{
+    struct config cfg;
+    struct pitr_err err;
+    const char *path = write_conf("via-env.conf", "repo = /from/env/file\n");
+
+    clear_env();
+    setenv("PITR_CONFIG", path, 1);
+    ck_assert_int_eq(config_load(NULL, &cfg, &err), PITR_OK);
+    ck_assert_str_eq(cfg.repo, "/from/env/file");
+    config_fini(&cfg);
+    clear_env();
+}
+END_TEST
+
+static const struct {
+    const char *text;
+    const char *msg; /* after "<path>:" */
+} bad[] = {
+    {"repo = /a\nrepoo = /b\n", "2: unknown setting \"repoo\""},
+    {"repo /a\n", "1: syntax error: expected \"=\" after \"repo\""},
+    {"= /a\n", "1: syntax error: expected \"key = value\""},
+    {"repo = '/a\n", "1: unterminated quoted value"},
+    {"repo = '/a' junk\n", "1: syntax error after quoted value"},
+    {"repo = /a\ns3_verify_tls = maybe\n",
+     "2: invalid s3_verify_tls \"maybe\": expected on or off"},
+    {"repo = /a\ns3_max_attempts = -1\n",
+     "2: invalid s3_max_attempts \"-1\": expected a whole number"},
+    {"repo = /a\ns3_part_size = 12 parsecs\n",
+     "2: invalid s3_part_size \"12 parsecs\": expected a size like 64MB"},
+};
+
+START_TEST(test_config_load_bad_lines)
+{
+    struct config cfg;
+    struct pitr_err err;
+    char expect[1024];
+    const char *path = write_conf("bad.conf", bad[_i].text);
+
+    clear_env();
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    snprintf(expect, sizeof(expect), "%s:%s", path, bad[_i].msg);
+    ck_assert_str_eq(err.msg, expect);
+}
+END_TEST
+
+START_TEST(test_config_load_validation)
+{
+    struct config cfg;
+    struct pitr_err err;
+    const char *path;
+
+    clear_env();
+    path = write_conf("norepo.conf", "compression = lz4\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no repository configured: set \"repo\""));
+    path = write_conf("comp.conf", "repo = /a\ncompression = gzip\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "gzip"));
+    path = write_conf("style.conf", "repo = /a\ns3_uri_style = sideways\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "invalid s3_uri_style \"sideways\""));
+    path = write_conf("part.conf", "repo = /a\ns3_part_size = 1MB\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "s3_part_size must be between 5MB and 5GB"));
+    path = write_conf("cluster.conf", "repo = /a\ncluster = '../x'\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "invalid cluster name \"../x\""));
+}
+END_TEST
+
+START_TEST(test_config_load_missing_file)
+{
+    struct config cfg;
+    struct pitr_err err;
+    char path[512];
+
+    clear_env();
+    snprintf(path, sizeof(path), "%s/absent.conf", testutil_tmpdir());
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "absent.conf\" does not exist"));
+}
+END_TEST
+
+START_TEST(test_credentials_load)
+{
+    struct config cfg;
+    struct s3_credentials c;
+    struct pitr_err err;
+    char *creds;
+    const char *path;
+
+    clear_env();
+    creds = write_conf("creds", "aws_access_key_id = AKID\naws_secret_access_key = 'se cret'\n");
+    creds = strdup(creds);
+    chmod(creds, 0600);
+    path = write_conf("s3.conf", "repo = s3://b/p\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    /* nothing anywhere */
+    ck_assert_int_eq(credentials_load(&cfg, &c, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "missing S3 credentials in the environment"));
+    /* the environment */
+    setenv("AWS_ACCESS_KEY_ID", "AKENV", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+    ck_assert_int_eq(credentials_load(&cfg, &c, &err), PITR_OK);
+    ck_assert_str_eq(c.access_key, "AKENV");
+    ck_assert_str_eq(c.secret_key, "envsecret");
+    ck_assert_ptr_null(c.session_token);
+    credentials_fini(&c);
+    /* a file, which wins when configured */
+    cfg.s3_credentials_file = creds;
+    ck_assert_int_eq(credentials_load(&cfg, &c, &err), PITR_OK);
+    ck_assert_str_eq(c.access_key, "AKID");
+    ck_assert_str_eq(c.secret_key, "se cret");
+    credentials_fini(&c);
+    chmod(creds, 0644);
+    ck_assert_int_eq(credentials_load(&cfg, &c, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is accessible by other users: run chmod 600"));
+    ck_assert_ptr_null(strstr(err.msg, "se cret"));
+    config_fini(&cfg);
+    clear_env();
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config_load");
+
+    tcase_add_checked_fixture(tc, testutil_tmpdir_setup, testutil_tmpdir_teardown);
+    tcase_add_test(tc, test_config_load_good_file);
+    tcase_add_test(tc, test_config_load_env_overrides_file);
+    tcase_add_test(tc, test_config_load_pitr_config_variable);
+    tcase_add_loop_test(tc, test_config_load_bad_lines, 0, sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(tc, test_config_load_validation);
+    tcase_add_test(tc, test_config_load_missing_file);
+    tcase_add_test(tc, test_credentials_load);
+    suite_add_tcase(s, tc);
+    return s;
+}
