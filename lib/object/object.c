@@ -346,9 +346,18 @@ static enum pitr_rc build_chain(struct object_reader *r, struct pitr_err *err)
                        "upgrade pitr",
                        r->name, h[4]);
     }
-    if (h[5] > OBJECT_COMPRESS_ZSTD || h[6] > ENCRYPT_AES_256_GCM) {
+    if (h[5] > OBJECT_COMPRESS_ZSTD || h[6] > ENCRYPT_AES_256_GCM || h[7] != 0) {
         return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: unknown algorithm in header",
                        r->name);
+    }
+    if (h[6] == ENCRYPT_NONE) {
+        /* key id and salt are unused and must be zero: the header is not authenticated here */
+        for (size_t i = 8; i < OBJECT_HEADER_LEN; i++) {
+            if (h[i] != 0) {
+                return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: damaged header",
+                               r->name);
+            }
+        }
     }
     if (h[6] == ENCRYPT_AES_256_GCM) {
         uint8_t id[KEY_ID_LEN];
