@@ -11,7 +11,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libpq-dev libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev check
     postgresql-15 postgresql-client-15
-    openssl python3 ca-certificates util-linux procps
+    openssl python3 ca-certificates curl util-linux procps
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

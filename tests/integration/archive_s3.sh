@@ -33,11 +33,12 @@ REPO_SETTINGS=("repo=s3://$PITR_S3_BUCKET/$PREFIX" "s3_endpoint=$PITR_S3_ENDPOIN
 TOOL="$PITR_BIN_DIR/pitr-storage-tool"
 tool() {
     AWS_ACCESS_KEY_ID=$(awk -F' = ' '/aws_access_key_id/ {print $2}' "$CREDS") \
-        AWS_SECRET_ACCESS_KEY=$REAL_SECRET "$TOOL" "s3://$PITR_S3_BUCKET/$PREFIX" "$@"
+        AWS_SECRET_ACCESS_KEY=$REAL_SECRET PITR_S3_ENDPOINT=$PITR_S3_ENDPOINT \
+        PITR_S3_CA_FILE=$PITR_S3_CA_FILE "$TOOL" "s3://$PITR_S3_BUCKET/$PREFIX" "$@"
 }
 corrupt_object() {
     local key cluster
-    cluster=$(tool list "" | head -1 | sed 's:/$::')
+    cluster=$(tool list "" | head -1 | cut -f1 | sed 's:/$::')
     key="$cluster/wal/${1:0:16}/$1"
     tool get "$key" "$WORK/obj"
     flip_byte "$WORK/obj" $(($(stat -c %s "$WORK/obj") / 2))

@@ -1,0 +1,1127 @@
+/* s3: the S3 driver (AWS S3, MinIO, Ceph RGW, ...) over one reused libcurl handle. Every request
+ * is signed (sigv4.c), bounded in time (connect timeout, stalled-transfer abort) and retried with
+ * exponential backoff and full jitter on network errors, 5xx and 429, within a count and a time
+ * budget. An upload succeeds only when the server answered 2xx to the final request and the MD5
+ * it reports matches what was sent: an archive_command must never call a missing object stored. */
+#include "storage/storage.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/strutil.h"
+#include "base/xalloc.h"
+#include "crypto/digest.h"
+#include "crypto/key.h"
+#include "crypto/sha256.h"
+#include "storage/sigv4.h"
+#include "storage/storage_int.h"
+#include "stream/filter_int.h"
+
+enum {
+    S3_RESPONSE_MAX = 4 * 1024 * 1024, /* XML replies (a list page is ~300 KiB) */
+    S3_MAX_HEADERS = 8,
+    S3_MAX_QUERY = 6,
+    S3_BACKOFF_BASE_MS = 200,
+    S3_BACKOFF_CAP_MS = 5000,
+};
+
+struct s3_storage {
+    struct storage base;
+    CURL *curl;
+    char *scheme;      /* "https" or "http" */
+    char *host;        /* host[:port] as the server is addressed (virtual: bucket.host) */
+    char *bucket;
+    char *prefix;      /* "" or "a/b" */
+    bool virtual_host;
+    bool verify_tls;
+    char *ca_file;
+    char *region;
+    char *access_key;
+    char *secret_key;    /* wiped on free */
+    char *session_token; /* wiped on free */
+    uint64_t part_size;
+    unsigned max_attempts;
+    unsigned max_retry_ms;
+    unsigned connect_timeout_ms;
+    unsigned low_speed_time_s;
+    bool no_conditional_writes; /* the server rejected If-None-Match: check-then-put instead */
+};
+
+struct s3_request {
+    const char *method;
+    const char *key; /* repository key, or NULL for the bucket itself */
+    struct sigv4_pair query[S3_MAX_QUERY];
+    size_t nquery;
+    struct sigv4_pair headers[S3_MAX_HEADERS]; /* extra signed headers */
+    size_t nheaders;
+    const uint8_t *body;
+    size_t body_len;
+    struct filter *sink;   /* GET: the object's bytes go here */
+    uint64_t sink_offset;  /* bytes already delivered to sink (resumed with Range) */
+};
+
+struct s3_response {
+    long status;
+    struct buf body; /* error or XML reply */
+    char etag[128];
+    uint64_t content_length;
+    int64_t mtime;
+    struct pitr_err sink_err; /* a failure of the sink itself, not of the transfer */
+    struct s3_request *req;
+    CURL *curl;
+};
+
+/* --- small helpers --------------------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static char *full_key(const struct s3_storage *s, const char *key)
+{
+    if (s->prefix[0] == '\0') {
+        return xstrdup(key);
+    }
+    return xasprintf("%s/%s", s->prefix, key);
+}
+
+/* "s3://bucket/prefix/key" for messages: never carries credentials. */
+static char *display_name(const struct s3_storage *s, const char *key)
+{
+    char *k = full_key(s, key ? key : "");
+    char *name = xasprintf("s3://%s/%s", s->bucket, k);
+
+    free(k);
+    return name;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static unsigned jitter_ms(unsigned attempt)
+{
+    uint64_t cap = (uint64_t)S3_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10);
+    uint32_t r = 0;
+    struct pitr_err ignored;
+
+    if (cap > S3_BACKOFF_CAP_MS) {
+        cap = S3_BACKOFF_CAP_MS;
+    }
+    if (key_random((uint8_t *)&r, sizeof(r), &ignored) != PITR_OK) {
+        r = (uint32_t)now_ms();
+    }
+    return (unsigned)(r % (cap + 1)); /* full jitter: anywhere in [0, cap] */
+}
+
+/* Finds the next <tag>value</tag> at or after *pos; returns the XML-decoded value (caller frees)
+ * and moves *pos past it, or NULL. Written by hand: the replies are a tiny fixed schema and
+ * libxml2 would be a large dependency for four tags. */
+static char *xml_next(const char **pos, const char *tag)
+{
+    char open[64];
+    char close[64];
+    const char *start;
+    const char *end;
+    char *out;
+    size_t n = 0;
+
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    start = strstr(*pos, open);
+    if (start == NULL) {
+        return NULL;
+    }
+    start += strlen(open);
+    end = strstr(start, close);
+    if (end == NULL) {
+        return NULL;
+    }
+    out = xmalloc((size_t)(end - start) + 1);
+    for (const char *p = start; p < end; p++) {
+        static const struct {
+            const char *ent;
+            char ch;
+        } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        bool done = false;
+
+        if (*p == '&') {
+            for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]) && !done; i++) {
+                size_t len = strlen(ents[i].ent);
+
+                if ((size_t)(end - p) >= len && strncmp(p, ents[i].ent, len) == 0) {
+                    out[n++] = ents[i].ch;
+                    p += len - 1;
+                    done = true;
+                }
+            }
+            if (!done && p[1] == '#') {
+                char *stop = NULL;
+                long cp = p[2] == 'x' ? strtol(p + 3, &stop, 16) : strtol(p + 2, &stop, 10);
+
+                if (stop != NULL && *stop == ';' && cp > 0 && cp < 0x80) {
+                    out[n++] = (char)cp; /* keys we write are ASCII; others pass through */
+                    p = stop;
+                    done = true;
+                }
+            }
+        }
+        if (!done) {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    *pos = end + strlen(close);
+    return out;
+}
+
+/* "HTTP 403 SignatureDoesNotMatch: message" from an error reply. */
+static void describe_http(const struct s3_response *r, char *out, size_t size)
+{
+    const char *pos = r->body.len ? (const char *)r->body.data : "";
+    char *code = xml_next(&pos, "Code");
+    char *message;
+
+    pos = r->body.len ? (const char *)r->body.data : "";
+    message = xml_next(&pos, "Message");
+    snprintf(out, size, "HTTP %ld%s%s%s%s", r->status, code ? " " : "", code ? code : "",
+             message ? ": " : "", message ? message : "");
+    free(code);
+    free(message);
+}
+
+static bool retryable_status(long status)
+{
+    return status == 429 || (status >= 500 && status <= 599);
+}
+
+static bool retryable_curl(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* --- curl callbacks ------------------------------------------------------------------------- */
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+    struct s3_response *r = arg;
+    size_t len = size * n;
+    char line[512];
+    char *value;
+
+    if (len >= sizeof(line)) {
+        return len;
+    }
+    memcpy(line, data, len);
+    line[len] = '\0';
+    if (strncmp(line, "HTTP/", 5) == 0) {
+        /* a new response (after a redirect or 100-continue): forget the previous headers */
+        r->etag[0] = '\0';
+        r->content_length = 0;
+        return len;
+    }
+    value = strchr(line, ':');
+    if (value == NULL) {
+        return len;
+    }
+    *value++ = '\0';
+    value = str_trim(value);
+    if (strcasecmp(line, "ETag") == 0) {
+        snprintf(r->etag, sizeof(r->etag), "%s", value);
+    } else if (strcasecmp(line, "Content-Length") == 0) {
+        r->content_length = strtoull(value, NULL, 10);
+    } else if (strcasecmp(line, "Last-Modified") == 0) {
+        r->mtime = (int64_t)curl_getdate(value, NULL);
+    }
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct s3_response *r = arg;
+    size_t len = size * n;
+    long status = 0;
+    struct pitr_err err;
+
+    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (r->req->sink != NULL && (status == 200 || status == 206)) {
+        if (filter_write(r->req->sink, (const uint8_t *)data, len, &r->sink_err) != PITR_OK) {
+            return 0; /* aborts the transfer; the sink's error is reported */
+        }
+        r->req->sink_offset += len;
+        return len;
+    }
+    if (buf_append(&r->body, data, len, &err) != PITR_OK) {
+        return 0;
+    }
+    return len;
+}
+
+/* --- one request, with retries --------------------------------------------------------------- */
+
+static enum pitr_rc build_path(const struct s3_storage *s, const char *key, struct buf *raw,
+                               struct pitr_err *err)
+{
+    char *k = key ? full_key(s, key) : NULL;
+    enum pitr_rc rc;
+
+    if (s->virtual_host) {
+        rc = buf_printf(raw, err, "/%s", k ? k : "");
+    } else {
+        rc = buf_printf(raw, err, "/%s%s%s", s->bucket, k ? "/" : "", k ? k : "");
+    }
+    free(k);
+    return rc;
+}
+
+static void amz_date(char out[17])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* Sends one attempt; fills r. Returns PITR_OK when an HTTP answer arrived (any status). */
+static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, struct s3_response *r,
+                              CURLcode *curl_rc, struct pitr_err *err)
+{
+    struct sigv4_pair headers[S3_MAX_HEADERS + 5];
+    struct sigv4_key key = {s->access_key, s->secret_key, s->region, "s3"};
+    struct sigv4_request sreq;
+    struct buf path;
+    struct buf url;
+    struct buf auth;
+    struct buf line;
+    struct curl_slist *list = NULL;
+    char date[17];
+    char payload[65];
+    char range[64];
+    uint8_t digest[SHA256_LEN];
+    size_t nh = 0;
+    enum pitr_rc rc;
+
+    buf_init(&path, 8192);
+    buf_init(&url, 16384);
+    buf_init(&auth, 4096);
+    buf_init(&line, 16384);
+    amz_date(date);
+    sha256_buffer(req->body ? req->body : (const uint8_t *)"", req->body_len, digest);
+    str_hex_encode(digest, SHA256_LEN, payload);
+    headers[nh++] = (struct sigv4_pair){"host", s->host};
+    headers[nh++] = (struct sigv4_pair){"x-amz-content-sha256", payload};
+    headers[nh++] = (struct sigv4_pair){"x-amz-date", date};
+    if (s->session_token != NULL) {
+        headers[nh++] = (struct sigv4_pair){"x-amz-security-token", s->session_token};
+    }
+    if (req->sink != NULL && req->sink_offset > 0) {
+        /* resume a broken download where the sink stopped: it must never see a byte twice */
+        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", req->sink_offset);
+        headers[nh++] = (struct sigv4_pair){"range", range};
+    }
+    for (size_t i = 0; i < req->nheaders; i++) {
+        headers[nh++] = req->headers[i];
+    }
+    rc = build_path(s, req->key, &path, err);
+    sreq = (struct sigv4_request){req->method, (const char *)path.data, req->query, req->nquery,
+                                  headers, nh, payload};
+    if (rc == PITR_OK) {
+        rc = sigv4_sign(&sreq, &key, date, NULL, NULL, &auth, err);
+    }
+    if (rc == PITR_OK) {
+        rc = buf_printf(&url, err, "%s://%s", s->scheme, s->host);
+    }
+    if (rc == PITR_OK) {
+        rc = sigv4_uri_encode((const char *)path.data, true, &url, err);
+    }
+    for (size_t i = 0; i < req->nquery && rc == PITR_OK; i++) {
+        rc = buf_append(&url, i == 0 ? "?" : "&", 1, err);
+        if (rc == PITR_OK) {
+            rc = sigv4_uri_encode(req->query[i].name, false, &url, err);
+        }
+        if (rc == PITR_OK) {
+            rc = buf_append(&url, "=", 1, err);
+        }
+        if (rc == PITR_OK) {
+            rc = sigv4_uri_encode(req->query[i].value, false, &url, err);
+        }
+    }
+    for (size_t i = 0; i < nh && rc == PITR_OK; i++) {
+        buf_reset(&line);
+        rc = buf_printf(&line, err, "%s: %s", headers[i].name, headers[i].value);
+        list = curl_slist_append(list, (const char *)line.data);
+    }
+    if (rc == PITR_OK) {
+        buf_reset(&line);
+        rc = buf_printf(&line, err, "Authorization: %s", (const char *)auth.data);
+        list = curl_slist_append(list, (const char *)line.data);
+        list = curl_slist_append(list, "Expect:");
+        list = curl_slist_append(list, "Content-Type: application/octet-stream");
+    }
+    if (rc == PITR_OK) {
+        CURL *c = s->curl;
+
+        curl_easy_reset(c); /* keeps the connection cache: connections are reused */
+        curl_easy_setopt(c, CURLOPT_URL, (const char *)url.data);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->low_speed_time_s);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);
+        if (s->ca_file != NULL) {
+            curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+        }
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+        if (strcmp(req->method, "HEAD") == 0) {
+            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(req->method, "GET") != 0) {
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        }
+        *curl_rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    }
+    curl_slist_free_all(list);
+    if (line.data != NULL) {
+        explicit_bzero(line.data, line.cap); /* held a session token or signature */
+    }
+    buf_fini(&path);
+    buf_fini(&url);
+    buf_fini(&auth);
+    buf_fini(&line);
+    return rc;
+}
+
+static const char *verb_of(const char *method)
+{
+    if (strcmp(method, "GET") == 0) {
+        return "get";
+    }
+    if (strcmp(method, "HEAD") == 0) {
+        return "stat";
+    }
+    if (strcmp(method, "DELETE") == 0) {
+        return "remove";
+    }
+    return "put";
+}
+
+/* Runs req until it gets a final answer; on PITR_OK, r holds a 2xx response. HTTP errors map to:
+ * 404 PITR_NOT_FOUND, 412 PITR_EXISTS, 403 PITR_CONFIG, other 4xx PITR_PROTOCOL, exhausted
+ * retries PITR_NETWORK. */
+static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
+                                   struct s3_response *r, struct pitr_err *err)
+{
+    uint64_t start = now_ms();
+    char *name = display_name(s, req->key);
+    char what[600];
+    unsigned attempt;
+    enum pitr_rc rc = PITR_OK;
+
+    for (attempt = 1;; attempt++) {
+        CURLcode curl_rc = CURLE_OK;
+        bool retry;
+
+        buf_reset(&r->body);
+        r->status = 0;
+        r->etag[0] = '\0';
+        err_clear(&r->sink_err);
+        r->req = req;
+        r->curl = s->curl;
+        rc = send_once(s, req, r, &curl_rc, err);
+        if (rc != PITR_OK) {
+            break;
+        }
+        if (r->sink_err.rc != PITR_OK) {
+            rc = err_copy(err, &r->sink_err); /* the consumer failed: not the network's fault */
+            break;
+        }
+        if (curl_rc == CURLE_OK && r->status >= 200 && r->status < 300) {
+            break;
+        }
+        if (curl_rc != CURLE_OK) {
+            snprintf(what, sizeof(what), "%s", curl_easy_strerror(curl_rc));
+            retry = retryable_curl(curl_rc);
+        } else {
+            describe_http(r, what, sizeof(what));
+            retry = retryable_status(r->status);
+        }
+        if (!retry || attempt >= s->max_attempts || now_ms() - start >= s->max_retry_ms) {
+            if (curl_rc != CURLE_OK) {
+                rc = err_set(err, curl_rc == CURLE_PEER_FAILED_VERIFICATION ||
+                                          curl_rc == CURLE_SSL_CACERT_BADFILE
+                                      ? PITR_CONFIG
+                                      : PITR_NETWORK,
+                             "could not %s \"%s\": %s (tried %u time%s in %.1f s)",
+                             verb_of(req->method), name, what, attempt, attempt == 1 ? "" : "s",
+                             (double)(now_ms() - start) / 1000.0);
+            } else if (r->status == 404) {
+                rc = err_set(err, PITR_NOT_FOUND, "\"%s\" does not exist", name);
+            } else if (r->status == 412) {
+                rc = err_set(err, PITR_EXISTS, "\"%s\" already exists", name);
+            } else if (r->status == 403) {
+                rc = err_set(err, PITR_CONFIG,
+                             "could not %s \"%s\": %s (check the access key, secret and region)",
+                             verb_of(req->method), name, what);
+            } else {
+                rc = err_set(err, retry ? PITR_NETWORK : PITR_PROTOCOL,
+                             "could not %s \"%s\": %s (tried %u time%s)", verb_of(req->method),
+                             name, what, attempt, attempt == 1 ? "" : "s");
+            }
+            break;
+        }
+        log_warn("%s \"%s\" failed (%s), attempt %u of %u: retrying", verb_of(req->method), name,
+                 what, attempt, s->max_attempts);
+        sleep_ms(jitter_ms(attempt));
+    }
+    free(name);
+    return rc;
+}
+
+static void response_init(struct s3_response *r)
+{
+    memset(r, 0, sizeof(*r));
+    buf_init(&r->body, S3_RESPONSE_MAX);
+}
+
+static void response_fini(struct s3_response *r)
+{
+    buf_fini(&r->body);
+}
+
+/* --- driver operations ------------------------------------------------------------------------ */
+
+static enum pitr_rc s3_stat(struct storage *st, const char *key, struct storage_info *out,
+                            struct pitr_err *err)
+{
+    struct s3_storage *s = (struct s3_storage *)st;
+    struct s3_request req = {.method = "HEAD", .key = key};
+    struct s3_response r;
+    enum pitr_rc rc;
+
+    response_init(&r);
+    rc = s3_request_run(s, &req, &r, err);
+    if (rc == PITR_OK) {
+        out->size = r.content_length;
+        out->mtime = r.mtime;
+        out->is_dir = false;
+    }
+    response_fini(&r);
+    return rc;
+}
+
+static enum pitr_rc s3_read(struct storage *st, const char *key, struct filter *sink,
+                            struct pitr_err *err)
+{
+    struct s3_storage *s = (struct s3_storage *)st;
+    struct s3_request req = {.method = "GET", .key = key, .sink = sink};
+    struct s3_response r;
+    enum pitr_rc rc;
+
+    response_init(&r);
+    rc = s3_request_run(s, &req, &r, err);
+    response_fini(&r);
+    return rc != PITR_OK ? rc : filter_finish(sink, err);
+}
+
+static enum pitr_rc s3_remove(struct storage *st, const char *key, struct pitr_err *err)
+{
+    struct s3_request req = {.method = "DELETE", .key = key};
+    struct s3_response r;
+    enum pitr_rc rc;
+
+    response_init(&r);
+    rc = s3_request_run((struct s3_storage *)st, &req, &r, err);
+    response_fini(&r);
+    return rc == PITR_NOT_FOUND ? PITR_OK : rc;
+}
+
+struct list_ctx {
+    storage_list_fn *fn;
+    void *arg;
+    size_t strip; /* length of "prefix/" to remove from returned keys */
+};
+
+static enum pitr_rc emit_listed(struct list_ctx *ctx, const char *full, uint64_t size, bool dir,
+                                struct pitr_err *err)
+{
+    struct storage_info info = {size, 0, dir};
+    char *key = xstrdup(full + ctx->strip);
+    size_t n = strlen(key);
+    enum pitr_rc rc;
+
+    while (dir && n > 0 && key[n - 1] == '/') {
+        key[--n] = '\0';
+    }
+    rc = ctx->fn(ctx->arg, key, &info, err);
+    free(key);
+    return rc;
+}
+
+static enum pitr_rc list_page(struct list_ctx *ctx, const char *xml, char **token,
+                              struct pitr_err *err)
+{
+    const char *pos = xml;
+    char *truncated;
+    enum pitr_rc rc = PITR_OK;
+
+    for (;;) {
+        const char *contents = strstr(pos, "<Contents>");
+        const char *end = contents ? strstr(contents, "</Contents>") : NULL;
+        char *block;
+        const char *bp;
+        char *k;
+        char *size;
+
+        if (contents == NULL || end == NULL) {
+            break;
+        }
+        block = xstrndup(contents, (size_t)(end - contents));
+        bp = block;
+        k = xml_next(&bp, "Key");
+        bp = block;
+        size = xml_next(&bp, "Size");
+        if (k != NULL && strlen(k) >= ctx->strip) {
+            rc = emit_listed(ctx, k, size ? strtoull(size, NULL, 10) : 0, false, err);
+        }
+        free(k);
+        free(size);
+        free(block);
+        pos = end;
+        if (rc != PITR_OK) {
+            return rc;
+        }
+    }
+    pos = xml;
+    for (;;) {
+        const char *cp = strstr(pos, "<CommonPrefixes>");
+        char *p;
+
+        if (cp == NULL) {
+            break;
+        }
+        pos = cp;
+        p = xml_next(&pos, "Prefix");
+        if (p == NULL) {
+            break;
+        }
+        if (strlen(p) > ctx->strip) {
+            rc = emit_listed(ctx, p, 0, true, err);
+        }
+        free(p);
+        if (rc != PITR_OK) {
+            return rc;
+        }
+    }
+    pos = xml;
+    truncated = xml_next(&pos, "IsTruncated");
+    free(*token);
+    *token = NULL;
+    if (truncated != NULL && strcmp(truncated, "true") == 0) {
+        pos = xml;
+        *token = xml_next(&pos, "NextContinuationToken");
+        if (*token == NULL) {
+            rc = err_set(err, PITR_PROTOCOL, "truncated listing without a continuation token");
+        }
+    }
+    free(truncated);
+    return rc;
+}
+
+static enum pitr_rc s3_list(struct storage *st, const char *dir, enum storage_list_flags flags,
+                            storage_list_fn *fn, void *arg, struct pitr_err *err)
+{
+    struct s3_storage *s = (struct s3_storage *)st;
+    struct list_ctx ctx = {fn, arg, 0};
+    char *trimmed = xstrdup(dir);
+    char *list_prefix;
+    char *token = NULL;
+    size_t n = strlen(trimmed);
+    enum pitr_rc rc = PITR_OK;
+
+    while (n > 0 && trimmed[n - 1] == '/') {
+        trimmed[--n] = '\0';
+    }
+    /* "prefix/dir/": everything below dir; the repository prefix is stripped from results */
+    if (s->prefix[0] == '\0') {
+        list_prefix = n ? xasprintf("%s/", trimmed) : xstrdup("");
+        ctx.strip = 0;
+    } else {
+        list_prefix = n ? xasprintf("%s/%s/", s->prefix, trimmed) : xasprintf("%s/", s->prefix);
+        ctx.strip = strlen(s->prefix) + 1;
+    }
+    do {
+        struct s3_request req = {.method = "GET", .key = NULL};
+        struct s3_response r;
+
+        req.query[req.nquery++] = (struct sigv4_pair){"list-type", "2"};
+        req.query[req.nquery++] = (struct sigv4_pair){"prefix", list_prefix};
+        req.query[req.nquery++] = (struct sigv4_pair){"max-keys", "1000"};
+        if (!(flags & STORAGE_LIST_RECURSIVE)) {
+            req.query[req.nquery++] = (struct sigv4_pair){"delimiter", "/"};
+        }
+        if (token != NULL) {
+            req.query[req.nquery++] = (struct sigv4_pair){"continuation-token", token};
+        }
+        response_init(&r);
+        rc = s3_request_run(s, &req, &r, err);
+        if (rc == PITR_OK) {
+            rc = list_page(&ctx, r.body.len ? (const char *)r.body.data : "", &token, err);
+        }
+        response_fini(&r);
+    } while (rc == PITR_OK && token != NULL);
+    free(token);
+    free(list_prefix);
+    free(trimmed);
+    return rc;
+}
+
+/* --- the upload sink ------------------------------------------------------------------------- */
+
+struct s3_writer {
+    struct filter base;
+    struct s3_storage *s;
+    char *key;
+    bool no_overwrite;
+    struct buf part;     /* at most part_size bytes: the memory bound of an upload */
+    char *upload_id;     /* set once a multipart upload has begun */
+    unsigned nparts;
+    struct buf complete; /* CompleteMultipartUpload body, grown part by part */
+    struct md5 *md5;
+    struct md5 *etag_md5; /* MD5 over the parts' binary MD5s: the multipart ETag */
+    bool committed;
+};
+
+/* Checks a 2xx reply's ETag against the MD5 we computed: a mismatch means the server holds
+ * something other than what we sent. */
+static enum pitr_rc check_etag(const struct s3_writer *w, const char *etag, const char *expect,
+                               struct pitr_err *err)
+{
+    char quoted[128];
+
+    snprintf(quoted, sizeof(quoted), "\"%s\"", expect);
+    if (strcmp(etag, quoted) != 0 && strcmp(etag, expect) != 0) {
+        char *name = display_name(w->s, w->key);
+        enum pitr_rc rc = err_set(err, PITR_CORRUPT,
+                                  "upload of \"%s\" was not stored intact: ETag %s, expected %s",
+                                  name, etag[0] ? etag : "(none)", quoted);
+
+        free(name);
+        return rc;
+    }
+    return PITR_OK;
+}
+
+static void md5_of(struct s3_writer *w, const uint8_t *data, size_t len, uint8_t out[MD5_LEN],
+                   char b64[32], char hex[2 * MD5_LEN + 1])
+{
+    md5_update(w->md5, data, len);
+    md5_final(w->md5, out);
+    base64_encode(out, MD5_LEN, b64);
+    str_hex_encode(out, MD5_LEN, hex);
+}
+
+static enum pitr_rc begin_multipart(struct s3_writer *w, struct pitr_err *err)
+{
+    struct s3_request req = {.method = "POST", .key = w->key};
+    struct s3_response r;
+    const char *pos;
+    enum pitr_rc rc;
+
+    req.query[req.nquery++] = (struct sigv4_pair){"uploads", ""};
+    response_init(&r);
+    rc = s3_request_run(w->s, &req, &r, err);
+    if (rc == PITR_OK) {
+        pos = r.body.len ? (const char *)r.body.data : "";
+        w->upload_id = xml_next(&pos, "UploadId");
+        if (w->upload_id == NULL) {
+            rc = err_set(err, PITR_PROTOCOL, "CreateMultipartUpload for \"%s\" returned no UploadId",
+                         w->key);
+        }
+    }
+    response_fini(&r);
+    return rc == PITR_OK ? buf_printf(&w->complete, err, "<CompleteMultipartUpload>") : rc;
+}
+
+static enum pitr_rc upload_part(struct s3_writer *w, struct pitr_err *err)
+{
+    struct s3_request req = {.method = "PUT", .key = w->key};
+    struct s3_response r;
+    uint8_t md5[MD5_LEN];
+    char b64[32];
+    char hex[2 * MD5_LEN + 1];
+    char number[16];
+    enum pitr_rc rc;
+
+    md5_of(w, w->part.data, w->part.len, md5, b64, hex);
+    snprintf(number, sizeof(number), "%u", w->nparts + 1);
+    req.query[req.nquery++] = (struct sigv4_pair){"partNumber", number};
+    req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
+    req.headers[req.nheaders++] = (struct sigv4_pair){"content-md5", b64};
+    req.body = w->part.data;
+    req.body_len = w->part.len;
+    response_init(&r);
+    rc = s3_request_run(w->s, &req, &r, err);
+    if (rc == PITR_OK) {
+        rc = check_etag(w, r.etag, hex, err);
+    }
+    if (rc == PITR_OK) {
+        w->nparts++;
+        md5_update(w->etag_md5, md5, MD5_LEN);
+        rc = buf_printf(&w->complete, err, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>",
+                        w->nparts, hex);
+    }
+    response_fini(&r);
+    buf_reset(&w->part);
+    return rc;
+}
+
+static enum pitr_rc writer_write(struct filter *f, const uint8_t *data, size_t len,
+                                 struct pitr_err *err)
+{
+    struct s3_writer *w = (struct s3_writer *)f;
+
+    while (len > 0) {
+        size_t room = (size_t)w->s->part_size - w->part.len;
+        size_t take = len < room ? len : room;
+        enum pitr_rc rc;
+
+        if (room == 0) {
+            /* a full part and more data: this object needs a multipart upload */
+            rc = w->upload_id ? PITR_OK : begin_multipart(w, err);
+            if (rc == PITR_OK) {
+                rc = upload_part(w, err);
+            }
+            if (rc != PITR_OK) {
+                return rc;
+            }
+            continue;
+        }
+        rc = buf_append(&w->part, data, take, err);
+        if (rc != PITR_OK) {
+            return rc;
+        }
+        data += take;
+        len -= take;
+    }
+    return PITR_OK;
+}
+
+/* Servers without conditional writes: refuse when the key exists (a race remains possible,
+ * which is why If-None-Match is preferred wherever it works). */
+static enum pitr_rc check_absent(struct s3_writer *w, struct pitr_err *err)
+{
+    struct storage_info info;
+    enum pitr_rc rc = s3_stat(&w->s->base, w->key, &info, err);
+
+    if (rc == PITR_OK) {
+        char *name = display_name(w->s, w->key);
+
+        rc = err_set(err, PITR_EXISTS, "\"%s\" already exists", name);
+        free(name);
+        return rc;
+    }
+    return rc == PITR_NOT_FOUND ? PITR_OK : rc;
+}
+
+static bool conditional_unsupported(const struct s3_response *r)
+{
+    const char *body = r->body.len ? (const char *)r->body.data : "";
+
+    return r->status == 501 ||
+           (r->status == 400 && (strstr(body, "If-None-Match") || strstr(body, "NotImplemented")));
+}
+
+/* Sends the final request (PUT or Complete) with If-None-Match when wanted and supported. */
+static enum pitr_rc send_final(struct s3_writer *w, struct s3_request *req, struct s3_response *r,
+                               struct pitr_err *err)
+{
+    size_t base_headers = req->nheaders;
+    enum pitr_rc rc;
+
+    if (w->no_overwrite && w->s->no_conditional_writes) {
+        rc = check_absent(w, err);
+        if (rc != PITR_OK) {
+            return rc;
+        }
+    }
+    if (w->no_overwrite && !w->s->no_conditional_writes) {
+        req->headers[req->nheaders++] = (struct sigv4_pair){"if-none-match", "*"};
+    }
+    rc = s3_request_run(w->s, req, r, err);
+    if (rc == PITR_PROTOCOL && w->no_overwrite && !w->s->no_conditional_writes &&
+        conditional_unsupported(r)) {
+        log_warn("the S3 server does not support conditional writes (If-None-Match): falling "
+                 "back to check-then-put, which cannot stop two concurrent writers");
+        w->s->no_conditional_writes = true;
+        req->nheaders = base_headers;
+        rc = check_absent(w, err);
+        if (rc == PITR_OK) {
+            rc = s3_request_run(w->s, req, r, err);
+        }
+    }
+    return rc;
+}
+
+static enum pitr_rc put_single(struct s3_writer *w, struct pitr_err *err)
+{
+    struct s3_request req = {.method = "PUT", .key = w->key};
+    struct s3_response r;
+    uint8_t md5[MD5_LEN];
+    char b64[32];
+    char hex[2 * MD5_LEN + 1];
+    enum pitr_rc rc;
+
+    md5_of(w, w->part.data, w->part.len, md5, b64, hex);
+    req.headers[req.nheaders++] = (struct sigv4_pair){"content-md5", b64};
+    req.body = w->part.data;
+    req.body_len = w->part.len;
+    response_init(&r);
+    rc = send_final(w, &req, &r, err);
+    if (rc == PITR_OK) {
+        rc = check_etag(w, r.etag, hex, err);
+    }
+    response_fini(&r);
+    return rc;
+}
+
+static enum pitr_rc complete_multipart(struct s3_writer *w, struct pitr_err *err)
+{
+    struct s3_request req = {.method = "POST", .key = w->key};
+    struct s3_response r;
+    uint8_t md5[MD5_LEN];
+    char hex[2 * MD5_LEN + 1];
+    char expect[64];
+    const char *pos;
+    char *etag = NULL;
+    enum pitr_rc rc = w->part.len > 0 || w->nparts == 0 ? upload_part(w, err) : PITR_OK;
+
+    if (rc == PITR_OK) {
+        rc = buf_printf(&w->complete, err, "</CompleteMultipartUpload>");
+    }
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
+    req.body = w->complete.data;
+    req.body_len = w->complete.len;
+    response_init(&r);
+    rc = send_final(w, &req, &r, err);
+    if (rc == PITR_OK) {
+        /* S3 may answer 200 and still fail the completion: the error is in the body */
+        pos = r.body.len ? (const char *)r.body.data : "";
+        if (strstr(pos, "<Error>") != NULL) {
+            char what[600];
+
+            describe_http(&r, what, sizeof(what));
+            rc = err_set(err, PITR_NETWORK, "could not complete the upload of \"%s\": %s",
+                         w->key, what);
+        } else {
+            etag = xml_next(&pos, "ETag");
+        }
+    }
+    if (rc == PITR_OK) {
+        md5_final(w->etag_md5, md5);
+        str_hex_encode(md5, MD5_LEN, hex);
+        snprintf(expect, sizeof(expect), "%s-%u", hex, w->nparts);
+        rc = check_etag(w, etag ? etag : r.etag, expect, err);
+    }
+    free(etag);
+    response_fini(&r);
+    return rc;
+}
+
+static enum pitr_rc writer_finish(struct filter *f, struct pitr_err *err)
+{
+    struct s3_writer *w = (struct s3_writer *)f;
+    enum pitr_rc rc = w->upload_id ? complete_multipart(w, err) : put_single(w, err);
+
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    w->committed = true;
+    return filter_finish_next(f, err);
+}
+
+static void abort_multipart(struct s3_writer *w)
+{
+    struct s3_request req = {.method = "DELETE", .key = w->key};
+    struct s3_response r;
+    struct pitr_err err;
+
+    req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
+    response_init(&r);
+    if (s3_request_run(w->s, &req, &r, &err) != PITR_OK) {
+        log_warn("could not abort an unfinished upload (the bucket may keep its parts until a "
+                 "lifecycle rule removes them): %s",
+                 err.msg);
+    }
+    response_fini(&r);
+}
+
+static void writer_free(struct filter *f)
+{
+    struct s3_writer *w = (struct s3_writer *)f;
+
+    if (w->upload_id != NULL && !w->committed) {
+        abort_multipart(w); /* an unfinished write leaves nothing behind */
+    }
+    buf_fini(&w->part);
+    buf_fini(&w->complete);
+    md5_free(w->md5);
+    md5_free(w->etag_md5);
+    free(w->upload_id);
+    free(w->key);
+    free(w);
+}
+
+static const struct filter_ops writer_ops = {"s3-writer", writer_write, writer_finish,
+                                             writer_free};
+
+static enum pitr_rc s3_write_open(struct storage *st, const char *key,
+                                  const struct write_opts *opts, struct filter **sink_out,
+                                  struct pitr_err *err)
+{
+    struct s3_writer *w = xcalloc(1, sizeof(*w));
+
+    (void)err;
+    filter_init(&w->base, &writer_ops);
+    w->s = (struct s3_storage *)st;
+    w->key = xstrdup(key);
+    w->no_overwrite = opts->no_overwrite;
+    buf_init(&w->part, (size_t)w->s->part_size);
+    buf_init(&w->complete, 1024 * 1024);
+    w->md5 = md5_new();
+    w->etag_md5 = md5_new();
+    *sink_out = &w->base;
+    return PITR_OK;
+}
+
+static void wipe_free(char *s)
+{
+    if (s != NULL) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void s3_free(struct storage *st)
+{
+    struct s3_storage *s = (struct s3_storage *)st;
+
+    if (s->curl != NULL) {
+        curl_easy_cleanup(s->curl);
+    }
+    free(s->scheme);
+    free(s->host);
+    free(s->bucket);
+    free(s->prefix);
+    free(s->ca_file);
+    free(s->region);
+    free(s->access_key);
+    wipe_free(s->secret_key);
+    wipe_free(s->session_token);
+    free(s);
+}
+
+static const struct storage_ops s3_ops = {
+    "s3", s3_stat, s3_read, s3_write_open, s3_list, s3_remove, s3_free,
+};
+
+struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
+{
+    struct s3_storage *s;
+    const char *endpoint = p->endpoint;
+    const char *scheme = "https";
+    const char *sep = strstr(endpoint, "://");
+    size_t n;
+
+    if (sep != NULL) {
+        if (strncmp(endpoint, "https://", 8) != 0 && strncmp(endpoint, "http://", 7) != 0) {
+            err_set(err, PITR_CONFIG, "invalid s3_endpoint \"%s\": expected https://host[:port]",
+                    endpoint);
+            return NULL;
+        }
+        scheme = endpoint[4] == 's' ? "https" : "http";
+        endpoint = sep + 3;
+    }
+    if (p->bucket[0] == '\0' || endpoint[0] == '\0' || p->access_key == NULL ||
+        p->secret_key == NULL) {
+        err_set(err, PITR_CONFIG, "incomplete S3 settings: bucket, endpoint and credentials are "
+                                  "required");
+        return NULL;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        err_set(err, PITR_INTERNAL, "could not initialise libcurl");
+        return NULL;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->base.ops = &s3_ops;
+    s->scheme = xstrdup(scheme);
+    n = strlen(endpoint);
+    while (n > 0 && endpoint[n - 1] == '/') {
+        n--;
+    }
+    s->host = p->virtual_host ? xasprintf("%s.%.*s", p->bucket, (int)n, endpoint)
+                              : xstrndup(endpoint, n);
+    s->bucket = xstrdup(p->bucket);
+    s->prefix = xstrdup(p->prefix ? p->prefix : "");
+    s->virtual_host = p->virtual_host;
+    s->verify_tls = p->verify_tls;
+    s->ca_file = p->ca_file ? xstrdup(p->ca_file) : NULL;
+    s->region = xstrdup(p->region ? p->region : "us-east-1");
+    s->access_key = xstrdup(p->access_key);
+    s->secret_key = xstrdup(p->secret_key);
+    s->session_token = p->session_token ? xstrdup(p->session_token) : NULL;
+    s->part_size = p->part_size ? p->part_size : 8u * 1024 * 1024;
+    s->max_attempts = p->max_attempts ? p->max_attempts : 1;
+    s->max_retry_ms = p->max_retry_ms;
+    s->connect_timeout_ms = p->connect_timeout_ms ? p->connect_timeout_ms : 10000;
+    s->low_speed_time_s = p->low_speed_time_s ? p->low_speed_time_s : 30;
+    s->curl = curl_easy_init();
+    if (s->curl == NULL) {
+        s3_free(&s->base);
+        err_set(err, PITR_INTERNAL, "could not create a libcurl handle");
+        return NULL;
+    }
+    if (!s->verify_tls) {
+        log_warn("s3_verify_tls is off: the S3 server's certificate is not checked");
+    }
+    return &s->base;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The S3 test server: moto_server over TLS (a throw-away CA and a certificate for 127.0.0.1),
+# enforcing SigV4 signatures with an IAM user's key, on a free loopback port.
+#   s3server.sh start DIR   starts it and writes DIR/env (PITR_S3_ENDPOINT, PITR_S3_BUCKET,
+#                           PITR_S3_REGION, PITR_S3_CA_FILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+#   s3server.sh stop DIR    stops it
+set -euo pipefail
+cmd=${1:?start or stop}
+dir=${2:?directory}
+here=$(cd "$(dirname "$0")" && pwd)
+
+stop() {
+    if [ -f "$dir/moto.pid" ]; then
+        kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
+        rm -f "$dir/moto.pid"
+    fi
+}
+
+if [ "$cmd" = stop ]; then
+    stop
+    exit 0
+fi
+[ "$cmd" = start ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+command -v moto_server >/dev/null || { echo "moto_server is not installed" >&2; exit 77; }
+mkdir -p "$dir"
+trap 'stop' ERR
+
+# A CA and a server certificate for 127.0.0.1 and localhost.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pitr test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$dir/ext.cnf"
+openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.pem" >/dev/null 2>&1
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Three unauthenticated IAM calls create the user, its policy and its key; after them every
+# request must carry a valid signature.
+INITIAL_NO_AUTH_ACTION_COUNT=3 nohup python3 "$here/moto_raw_uri.py" -H 127.0.0.1 -p "$port" \
+    -c "$dir/server.pem" -k "$dir/server.key" >"$dir/moto.log" 2>&1 &
+echo $! >"$dir/moto.pid"
+endpoint="https://127.0.0.1:$port"
+for _ in $(seq 150); do
+    if curl -s --cacert "$dir/ca.pem" -o /dev/null "$endpoint/moto-api/" 2>/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+curl -s --cacert "$dir/ca.pem" -o /dev/null "$endpoint/moto-api/" ||
+    { echo "moto_server did not start; log:" >&2; cat "$dir/moto.log" >&2; exit 1; }
+creds=$(python3 "$here/s3server.py" "$endpoint" "$dir/ca.pem" pitr-test-bucket)
+{
+    echo "PITR_S3_ENDPOINT=$endpoint"
+    echo "PITR_S3_BUCKET=pitr-test-bucket"
+    echo "PITR_S3_REGION=us-east-1"
+    echo "PITR_S3_CA_FILE=$dir/ca.pem"
+    echo "$creds" | sed 's/^/export /'
+} >"$dir/env"
+echo "moto S3 server on $endpoint"

@@ -1,0 +1,152 @@
+/* pitr-storage-tool: a test-only command line over the storage API, so integration tests can
+ * drive a driver directly (put/get/stat/list/rm). S3 settings come from PITR_S3_* and AWS_*
+ * environment variables. Exit: 0 ok, 2 not found, 3 exists, 1 anything else. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "storage/storage.h"
+
+static const char *env(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0' ? v : fallback;
+}
+
+static struct storage *open_url(const char *url, struct pitr_err *err)
+{
+    struct s3_params p;
+    char bucket[256];
+    const char *spec;
+    const char *slash;
+
+    if (strncmp(url, "s3://", 5) != 0) {
+        return posix_storage_new(url, err);
+    }
+    spec = url + 5;
+    slash = strchr(spec, '/');
+    snprintf(bucket, sizeof(bucket), "%.*s", slash ? (int)(slash - spec) : (int)strlen(spec), spec);
+    memset(&p, 0, sizeof(p));
+    p.bucket = bucket;
+    p.prefix = slash ? slash + 1 : "";
+    p.endpoint = env("PITR_S3_ENDPOINT", "s3.amazonaws.com");
+    p.region = env("PITR_S3_REGION", "us-east-1");
+    p.virtual_host = strcmp(env("PITR_S3_URI_STYLE", "path"), "virtual") == 0;
+    p.verify_tls = true;
+    p.ca_file = getenv("PITR_S3_CA_FILE");
+    p.access_key = getenv("AWS_ACCESS_KEY_ID");
+    p.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
+    p.session_token = getenv("AWS_SESSION_TOKEN");
+    p.part_size = strtoull(env("PITR_S3_PART_SIZE", "8388608"), NULL, 10);
+    p.max_attempts = (unsigned)strtoul(env("PITR_S3_MAX_ATTEMPTS", "3"), NULL, 10);
+    p.max_retry_ms = (unsigned)strtoul(env("PITR_S3_RETRY_MAX_MS", "10000"), NULL, 10);
+    p.connect_timeout_ms = 2000;
+    p.low_speed_time_s = 10;
+    return s3_storage_new(&p, err);
+}
+
+static enum pitr_rc print_entry(void *arg, const char *key, const struct storage_info *info,
+                                struct pitr_err *err)
+{
+    (void)arg;
+    (void)err;
+    printf("%s%s\t%llu\n", key, info->is_dir ? "/" : "", (unsigned long long)info->size);
+    return PITR_OK;
+}
+
+static enum pitr_rc put_file(struct storage *s, const char *key, const char *path, bool create_only,
+                             struct pitr_err *err)
+{
+    struct write_opts opts = {create_only, 0};
+    struct filter *sink = NULL;
+    uint8_t chunk[65536];
+    enum pitr_rc rc;
+    int fd = open(path, O_RDONLY);
+
+    if (fd < 0) {
+        return err_sys(err, PITR_IO, "could not open \"%s\"", path);
+    }
+    rc = storage_write_open(s, key, &opts, &sink, err);
+    while (rc == PITR_OK) {
+        size_t got = 0;
+
+        rc = fs_read_full(fd, chunk, sizeof(chunk), &got, path, err);
+        if (rc != PITR_OK || got == 0) {
+            break;
+        }
+        rc = filter_write(sink, chunk, got, err);
+    }
+    if (rc == PITR_OK) {
+        rc = filter_finish(sink, err);
+    }
+    filter_free(sink);
+    close(fd);
+    return rc;
+}
+
+static enum pitr_rc get_file(struct storage *s, const char *key, const char *path,
+                             struct pitr_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    struct filter *sink;
+    enum pitr_rc rc;
+
+    if (fd < 0) {
+        return err_sys(err, PITR_IO, "could not create \"%s\"", path);
+    }
+    sink = fd_sink_new(fd, path);
+    rc = storage_read(s, key, sink, err);
+    filter_free(sink);
+    close(fd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct pitr_err err;
+    struct storage *s;
+    struct storage_info info;
+    enum pitr_rc rc = PITR_CONFIG;
+    const char *cmd = argc > 2 ? argv[2] : "";
+
+    log_init("pitr-storage-tool", LOG_LEVEL_WARN);
+    if (argc < 4) {
+        fprintf(stderr, "usage: pitr-storage-tool URL put|get|stat|list|rm ARGS...\n");
+        return 1;
+    }
+    s = open_url(argv[1], &err);
+    if (s == NULL) {
+        fprintf(stderr, "pitr-storage-tool: %s\n", err.msg);
+        return 1;
+    }
+    if (strcmp(cmd, "put") == 0 && argc >= 5) {
+        rc = put_file(s, argv[3], argv[4], argc > 5 && strcmp(argv[5], "--no-overwrite") == 0,
+                      &err);
+    } else if (strcmp(cmd, "get") == 0 && argc == 5) {
+        rc = get_file(s, argv[3], argv[4], &err);
+    } else if (strcmp(cmd, "stat") == 0) {
+        rc = storage_stat(s, argv[3], &info, &err);
+        if (rc == PITR_OK) {
+            printf("%llu\n", (unsigned long long)info.size);
+        }
+    } else if (strcmp(cmd, "list") == 0) {
+        rc = storage_list(s, argv[3],
+                          argc > 4 && strcmp(argv[4], "--recursive") == 0 ? STORAGE_LIST_RECURSIVE
+                                                                          : STORAGE_LIST_CHILDREN,
+                          print_entry, NULL, &err);
+    } else if (strcmp(cmd, "rm") == 0) {
+        rc = storage_remove(s, argv[3], &err);
+    } else {
+        err_set(&err, PITR_CONFIG, "unknown command \"%s\"", cmd);
+    }
+    storage_free(s);
+    if (rc != PITR_OK) {
+        fprintf(stderr, "pitr-storage-tool: %s\n", err.msg);
+    }
+    return rc == PITR_OK ? 0 : rc == PITR_NOT_FOUND ? 2 : rc == PITR_EXISTS ? 3 : 1;
+}
