@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 NSEG=${1:-64}
 PG_BIN=/usr/lib/postgresql/15/bin
-BIN=${PITR_BIN_DIR:-$SRC/build/bin}
+BIN=${PITR_BIN_DIR:-$SRC/build-bench/bin}
 WORKDIR=${BENCH_WORK:-$SRC/bench/work}
 
 PITR_NEED_S3_SERVER=0 scripts/install-deps.sh
@@ -17,7 +17,8 @@ for p in pgbackrest time bc; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done
-[ -x "$BIN/pitr-archive" ] || scripts/build.sh >/dev/null
+# an optimised build without sanitizers, whatever ./build holds
+BUILD_DIR=build-bench BUILD_TYPE=Release scripts/build.sh -DPITR_SANITIZE=OFF -DPITR_TESTS=OFF >/dev/null
 
 if [ "$(id -u)" = 0 ]; then
     as_pg() { runuser -u postgres -- "$@"; }
@@ -160,8 +161,84 @@ if [ -n "${BENCH_ENCRYPT:-1}" ]; then
         "$PITR_REPO_DIR" "$WORKDIR/key" >"$PITR_CONF"
     run_one "pitr-archive local lz4 + AES-256-GCM" pitr_push pitr_size
 fi
+
+# --- S3 (the moto test server over TLS on loopback; it is slow Python, so both tools share its
+# cost and the ratio, not the absolute rate, is the comparable number) ----------------------------
+if [ "${BENCH_S3:-1}" = 1 ] && command -v moto_server >/dev/null; then
+    S3DIR="$WORKDIR/s3"
+    rm -rf "$S3DIR"
+    bash "$SRC/tests/support/s3server.sh" start "$S3DIR" >/dev/null
+    trap 'bash "$SRC/tests/support/s3server.sh" stop "$S3DIR"' EXIT
+    # shellcheck disable=SC1091
+    source "$S3DIR/env"
+    S3_PORT=${PITR_S3_ENDPOINT##*:}
+    printf "repo = 's3://%s/pitr'\ncompression = lz4\ns3_endpoint = '%s'\ns3_ca_file = '%s'\nlog_level = warn\n" \
+        "$PITR_S3_BUCKET" "$PITR_S3_ENDPOINT" "$PITR_S3_CA_FILE" >"$PITR_CONF"
+    s3_size() {
+        python3 - "$PITR_S3_ENDPOINT" "$PITR_S3_CA_FILE" "$PITR_S3_BUCKET" "$1" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], verify=sys.argv[2], region_name="us-east-1")
+total = 0
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[3], Prefix=sys.argv[4]):
+    total += sum(o["Size"] for o in page.get("Contents", []))
+print(total)
+PY
+    }
+    pitr_s3_size() { s3_size pitr/; }
+    pitr_s3_push() {
+        local s=$1
+        if [ "${RSS_PROBE:-0}" = 1 ]; then
+            (cd "$PGDATA_B" && PITR_REPO="s3://$PITR_S3_BUCKET/rss-probe-$RANDOM" peak_rss "$BIN/pitr-archive" --config "$PITR_CONF" "pg_wal/$s" "$s")
+            return
+        fi
+        (cd "$PGDATA_B" && "$BIN/pitr-archive" --config "$PITR_CONF" "pg_wal/$s" "$s" 2>/dev/null)
+    }
+    run_one "pitr-archive S3 lz4" pitr_s3_push pitr_s3_size
+    pgbr_setup lz4 1
+    cat >"$PGBR_CONF.s3" <<CONF
+[global]
+repo1-type=s3
+repo1-path=/pgbr
+repo1-s3-bucket=$PITR_S3_BUCKET
+repo1-s3-endpoint=127.0.0.1
+repo1-storage-port=$S3_PORT
+repo1-s3-region=us-east-1
+repo1-s3-uri-style=path
+repo1-storage-ca-file=$PITR_S3_CA_FILE
+repo1-s3-key=$AWS_ACCESS_KEY_ID
+repo1-s3-key-secret=$AWS_SECRET_ACCESS_KEY
+compress-type=lz4
+compress-level=1
+process-max=1
+log-level-console=warn
+log-level-file=off
+log-path=$WORKDIR/pgbr-log
+lock-path=$WORKDIR/pgbr-lock
+archive-async=n
+
+[bench]
+pg1-path=$PGDATA_B
+pg1-socket-path=$WORKDIR
+pg1-port=$PORT
+pg1-user=postgres
+CONF
+    chmod 600 "$PGBR_CONF.s3"
+    PGBR_CONF_LOCAL=$PGBR_CONF
+    PGBR_CONF="$PGBR_CONF.s3"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -o "-c archive_mode=off" -w start >/dev/null
+    pgbackrest --config="$PGBR_CONF" --stanza=bench stanza-create >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -m fast -w stop >/dev/null
+    pgbr_s3_size() { s3_size pgbr/archive/; }
+    run_one "pgbackrest archive-push S3 lz4" pgbr_push pgbr_s3_size
+    PGBR_CONF=$PGBR_CONF_LOCAL
+fi
+
 echo
 for comp in lz4 zstd; do
     printf 'ratio (segments/s, pitr / pgBackRest), local %s: %.2fx\n' "$comp" \
         "$(echo "${SECONDS_OF["pgbackrest archive-push local $comp"]} / ${SECONDS_OF["pitr-archive local $comp"]}" | bc -l)"
 done
+if [ -n "${SECONDS_OF["pitr-archive S3 lz4"]:-}" ]; then
+    printf 'ratio (segments/s, pitr / pgBackRest), S3 lz4: %.2fx\n' \
+        "$(echo "${SECONDS_OF["pgbackrest archive-push S3 lz4"]} / ${SECONDS_OF["pitr-archive S3 lz4"]}" | bc -l)"
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pitr-archive and pitr-fetch against a local-directory repository, driven by a real
 # PostgreSQL 15 cluster; plus encryption and a 16 MiB-segment cluster.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.inc"
 source "$(dirname "$0")/archive_suite.inc"
 
 REPO="$WORK/repo"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pitr-archive and pitr-fetch against an S3 repository: a real S3-compatible server (moto) over
 # TLS with a test CA, verifying SigV4 signatures, driven by a real PostgreSQL 15 cluster.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.inc"
 source "$(dirname "$0")/archive_suite.inc"
 
 S3DIR="$WORK/s3"

@@ -3,7 +3,7 @@
 # so every WAL byte comes from pitr's archive), batches committed at recorded times, then
 # recovery to a time between batches must show exactly the batches before it; recovery to the end
 # of the archive must show all of them. A corrupt segment must stop recovery, never promote.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.inc"
 
 REPO="$WORK/repo"
 mkdir -p "$REPO" && chown "$PG_USER" "$REPO" 2>/dev/null || true

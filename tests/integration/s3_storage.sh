@@ -2,7 +2,7 @@
 # The S3 driver against a real S3-compatible server (moto over TLS, verifying SigV4 signatures):
 # round trips with awkward keys, multipart uploads, paged listings, create-only writes, and the
 # failures a DBA will meet (wrong secret, untrusted certificate, unreachable endpoint).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.inc"
 
 S3DIR="$WORK/s3"
 mkdir -p "$S3DIR"
