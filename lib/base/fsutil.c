@@ -71,7 +71,7 @@ enum pitr_rc fs_read_file(const char *path, struct buf *out, struct pitr_err *er
                        path);
     }
     for (;;) {
-        size_t got;
+        size_t got = 0;
 
         rc = fs_read_full(fd, chunk, sizeof(chunk), &got, path, err);
         if (rc != PITR_OK || got == 0) {
