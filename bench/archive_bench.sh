@@ -46,7 +46,7 @@ fsync = off
 CONF
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -w start >/dev/null
     # pgbench data is a realistic WAL mix (heap inserts, index builds, full-page images)
-    scale=$(((NSEG * 16) / 14 + 2))
+    scale=$((NSEG * 3 / 2 + 5)) # about 0.8 segments per unit of scale
     as_pg "$PG_BIN/pgbench" -h "$WORKDIR" -p $PORT -U postgres -i -s "$scale" -q postgres >/dev/null 2>&1
     as_pg "$PG_BIN/psql" -h "$WORKDIR" -p $PORT -U postgres -Atqc "select pg_switch_wal()" postgres >/dev/null
     as_pg "$PG_BIN/psql" -h "$WORKDIR" -p $PORT -U postgres -Atqc "checkpoint" postgres
@@ -149,7 +149,7 @@ for comp in lz4 zstd; do
     printf "repo = '%s'\ncompression = %s\nlog_level = warn\n" "$PITR_REPO_DIR" "$comp" >"$PITR_CONF"
     sync
     run_one "pitr-archive local $comp" pitr_push pitr_size
-    pgbr_setup "$comp" 1
+    pgbr_setup "$([ "$comp" = zstd ] && echo zst || echo lz4)" 1
     sync
     run_one "pgbackrest archive-push local $comp" pgbr_push pgbr_size
 done

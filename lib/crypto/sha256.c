@@ -2,6 +2,8 @@
 #include "crypto/sha256.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,16 @@ struct sha256_filter {
     struct filter base;
     EVP_MD_CTX *ctx;
     uint8_t digest[SHA256_LEN];
+    /* parallel mode: a worker hashes each chunk while the caller's thread runs the stages
+     * downstream (compression, encryption, I/O) on the same chunk */
+    bool parallel;
+    pthread_t worker;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    const uint8_t *job;
+    size_t job_len;
+    bool busy;
+    bool quit;
 };
 
 static void must(int ok, const char *what)
@@ -24,13 +36,52 @@ static void must(int ok, const char *what)
     }
 }
 
+static void *worker_main(void *arg)
+{
+    struct sha256_filter *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->busy && !s->quit) {
+            pthread_cond_wait(&s->cond, &s->lock);
+        }
+        if (s->quit) {
+            break;
+        }
+        pthread_mutex_unlock(&s->lock);
+        must(EVP_DigestUpdate(s->ctx, s->job, s->job_len), "SHA-256 update");
+        pthread_mutex_lock(&s->lock);
+        s->busy = false;
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 static enum pitr_rc sha_write(struct filter *f, const uint8_t *data, size_t len,
                               struct pitr_err *err)
 {
     struct sha256_filter *s = (struct sha256_filter *)f;
+    enum pitr_rc rc;
 
-    must(EVP_DigestUpdate(s->ctx, data, len), "SHA-256 update");
-    return filter_emit(f, data, len, err);
+    if (!s->parallel) {
+        must(EVP_DigestUpdate(s->ctx, data, len), "SHA-256 update");
+        return filter_emit(f, data, len, err);
+    }
+    pthread_mutex_lock(&s->lock);
+    s->job = data;
+    s->job_len = len;
+    s->busy = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    rc = filter_emit(f, data, len, err);
+    /* the caller's buffer is only ours until we return: wait for the hash of it */
+    pthread_mutex_lock(&s->lock);
+    while (s->busy) {
+        pthread_cond_wait(&s->cond, &s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 static enum pitr_rc sha_finish(struct filter *f, struct pitr_err *err)
@@ -46,6 +97,15 @@ static void sha_free(struct filter *f)
 {
     struct sha256_filter *s = (struct sha256_filter *)f;
 
+    if (s->parallel) {
+        pthread_mutex_lock(&s->lock);
+        s->quit = true;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->worker, NULL);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+    }
     EVP_MD_CTX_free(s->ctx);
     free(s);
 }
@@ -59,6 +119,21 @@ struct filter *sha256_filter_new(void)
     filter_init(&s->base, &sha_ops);
     s->ctx = EVP_MD_CTX_new();
     must(s->ctx != NULL && EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL), "SHA-256 init");
+    return &s->base;
+}
+
+struct filter *sha256_filter_new_parallel(void)
+{
+    struct sha256_filter *s = (struct sha256_filter *)sha256_filter_new();
+
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    if (pthread_create(&s->worker, NULL, worker_main, s) == 0) {
+        s->parallel = true;
+    } else {
+        pthread_mutex_destroy(&s->lock); /* no thread to be had: hash inline, just slower */
+        pthread_cond_destroy(&s->cond);
+    }
     return &s->base;
 }
 

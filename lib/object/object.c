@@ -164,7 +164,7 @@ struct object_writer *object_writer_new(struct filter *sink, const struct object
     h->header[5] = (uint8_t)opts->compression;
     h->header[6] = opts->key ? ENCRYPT_AES_256_GCM : ENCRYPT_NONE;
     w->pipeline = pipeline_new(sink);
-    w->sha = sha256_filter_new();
+    w->sha = opts->parallel ? sha256_filter_new_parallel() : sha256_filter_new();
     w->raw_size = size_filter_new();
     w->stored_size = size_filter_new();
     t->sha = w->sha;

@@ -11,6 +11,7 @@
 #ifndef PITR_OBJECT_OBJECT_H
 #define PITR_OBJECT_OBJECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -30,6 +31,7 @@ struct object_opts {
     enum object_compression compression;
     int level;             /* 0: the codec's default */
     const struct key *key; /* NULL: not encrypted; borrowed for the writer's life */
+    bool parallel;         /* hash on a second thread: for large objects */
 };
 
 struct object_summary {

@@ -227,7 +227,7 @@ static enum pitr_rc cluster_write(struct storage *s, const char *key,
                                   const struct cluster_info *mine, struct pitr_err *err)
 {
     static const struct write_opts create_only = {true, 0};
-    struct object_opts opts = {OBJECT_COMPRESS_NONE, 0, NULL};
+    struct object_opts opts = {OBJECT_COMPRESS_NONE, 0, NULL, false};
     struct object_writer *w = NULL;
     struct filter *sink = NULL;
     struct buf text;

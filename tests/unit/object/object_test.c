@@ -2,6 +2,7 @@
  * combination and input chunking, and damage of every kind, which must be PITR_CORRUPT (or
  * PITR_CONFIG for key problems), never a crash and never a pass. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +18,15 @@ struct combo {
     enum object_compression comp;
     int level;
     int encrypted;
+    bool parallel;
 };
 
 static const struct combo combos[] = {
-    {OBJECT_COMPRESS_NONE, 0, 0}, {OBJECT_COMPRESS_LZ4, 0, 0},  {OBJECT_COMPRESS_ZSTD, 0, 0},
-    {OBJECT_COMPRESS_ZSTD, 19, 0}, {OBJECT_COMPRESS_NONE, 0, 1}, {OBJECT_COMPRESS_LZ4, 0, 1},
-    {OBJECT_COMPRESS_ZSTD, 1, 1},
+    {OBJECT_COMPRESS_NONE, 0, 0, false}, {OBJECT_COMPRESS_LZ4, 0, 0, false},
+    {OBJECT_COMPRESS_ZSTD, 0, 0, false}, {OBJECT_COMPRESS_ZSTD, 19, 0, false},
+    {OBJECT_COMPRESS_NONE, 0, 1, false}, {OBJECT_COMPRESS_LZ4, 0, 1, false},
+    {OBJECT_COMPRESS_ZSTD, 1, 1, false}, {OBJECT_COMPRESS_LZ4, 0, 0, true},
+    {OBJECT_COMPRESS_LZ4, 0, 1, true},
 };
 
 /* Sizes around every internal buffer boundary: AES chunk 64 KiB, lz4 step, trailer 44. */
@@ -42,7 +46,7 @@ static struct key *key_a(void)
 static void encode(const struct combo *c, const struct key *k, const uint8_t *data, size_t len,
                    size_t chunk, struct buf *out, struct object_summary *sum)
 {
-    struct object_opts opts = {c->comp, c->level, c->encrypted ? k : NULL};
+    struct object_opts opts = {c->comp, c->level, c->encrypted ? k : NULL, c->parallel};
     struct pitr_err err;
     struct object_writer *w = object_writer_new(buf_sink_new(out), &opts, &err);
 
@@ -195,7 +199,7 @@ END_TEST
 START_TEST(test_object_reader_truncated_at_chunk_boundary)
 {
     struct key *k = key_a();
-    struct combo c = {OBJECT_COMPRESS_NONE, 0, 1};
+    struct combo c = {OBJECT_COMPRESS_NONE, 0, 1, false};
     size_t len = 3 * 65536 + 100;
     uint8_t *data = malloc(len);
     struct buf stored;
@@ -222,8 +226,8 @@ START_TEST(test_object_reader_key_errors)
     struct key *a = key_a();
     struct pitr_err err;
     struct key *b = key_from_secret(secret_b, sizeof(secret_b) - 1, &err);
-    struct combo c = {OBJECT_COMPRESS_LZ4, 0, 1};
-    struct combo plain_combo = {OBJECT_COMPRESS_LZ4, 0, 0};
+    struct combo c = {OBJECT_COMPRESS_LZ4, 0, 1, false};
+    struct combo plain_combo = {OBJECT_COMPRESS_LZ4, 0, 0, false};
     uint8_t data[100] = {1, 2, 3};
     struct buf stored;
     struct buf plain;
