@@ -282,8 +282,8 @@ static enum pitr_rc setup(struct push *p, struct pitr_err *err)
     }
     rc = repo_resolve_cluster(p->cfg, p->storage, &p->ident, &p->cluster, err);
     if (rc == PITR_OK) {
-        rc = repo_wal_key(p->cluster, p->wal_name, &p->file, p->object_key,
-                          sizeof(p->object_key), err);
+        rc = repo_wal_key(p->cluster, p->wal_name, &p->file, p->object_key, sizeof(p->object_key),
+                          err);
     }
     if (rc == PITR_OK) {
         mine.sysid = p->ident.sysid;

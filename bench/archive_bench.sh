@@ -29,6 +29,10 @@ mkdir -p "$WORKDIR"
 chown postgres "$WORKDIR" 2>/dev/null || true
 PGDATA_B="$WORKDIR/pgdata"
 PORT=55432
+pg_down() { as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -m fast -w stop >/dev/null 2>&1 || true; }
+CLEANUP="pg_down"
+trap 'eval "$CLEANUP"' EXIT
+pg_down # a run that was interrupted may have left it running
 
 # --- 1. a cluster and NSEG real WAL segments (made once, then reused) --------------------------
 if [ ! -f "$WORKDIR/segments.done" ] || [ "$(wc -l <"$WORKDIR/segments.done")" -lt "$NSEG" ]; then
@@ -177,7 +181,7 @@ if [ "${BENCH_S3:-1}" = 1 ] && command -v moto_server >/dev/null; then
     S3DIR="$WORKDIR/s3"
     rm -rf "$S3DIR"
     bash "$SRC/tests/support/s3server.sh" start "$S3DIR" >/dev/null
-    trap 'bash "$SRC/tests/support/s3server.sh" stop "$S3DIR"' EXIT
+    CLEANUP="$CLEANUP; bash '$SRC/tests/support/s3server.sh' stop '$S3DIR'"
     # shellcheck disable=SC1091
     source "$S3DIR/env"
     S3_PORT=${PITR_S3_ENDPOINT##*:}

@@ -78,8 +78,8 @@ static enum pitr_rc setup(struct get *g, struct pitr_err *err)
                        g->cluster, info.sysid, ident.sysid);
     }
     if (rc == PITR_OK) {
-        rc = repo_wal_key(g->cluster, g->wal_name, &g->file, g->object_key,
-                          sizeof(g->object_key), err);
+        rc = repo_wal_key(g->cluster, g->wal_name, &g->file, g->object_key, sizeof(g->object_key),
+                          err);
     }
     return rc;
 }

@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=sudo
 fi
 PACKAGES=(
-    build-essential cmake pkg-config
+    build-essential cmake pkg-config clang-format
     libpq-dev libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev check
     postgresql-15 postgresql-client-15
     openssl python3 ca-certificates curl util-linux procps

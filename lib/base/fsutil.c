@@ -25,8 +25,8 @@ enum pitr_rc fs_write_all(int fd, const void *data, size_t len, const char *what
                 continue;
             }
             if (errno == ENOSPC) {
-                return err_sys(err, PITR_IO, "could not write \"%s\" (disk full: free space and retry)",
-                               what);
+                return err_sys(err, PITR_IO,
+                               "could not write \"%s\" (disk full: free space and retry)", what);
             }
             return err_sys(err, PITR_IO, "could not write \"%s\"", what);
         }

@@ -45,8 +45,8 @@ enum pitr_rc log_level_parse(const char *s, enum log_level *out, struct pitr_err
         *out = LOG_LEVEL_WARN;
         return PITR_OK;
     }
-    return err_set(err, PITR_CONFIG, "invalid log_level \"%s\": expected error, warn, info or debug",
-                   s);
+    return err_set(err, PITR_CONFIG,
+                   "invalid log_level \"%s\": expected error, warn, info or debug", s);
 }
 
 static void emit(enum log_level level, const char *fmt, va_list ap)

@@ -75,8 +75,8 @@ enum pitr_rc str_parse_size(const char *s, const char *what, uint64_t *out, stru
     static const struct {
         const char *suffix;
         uint64_t mult;
-    } units[] = {{"", 1},         {"B", 1},          {"kB", 1024},       {"KB", 1024},
-                 {"KiB", 1024},   {"MB", 1u << 20},  {"MiB", 1u << 20},  {"GB", 1u << 30},
+    } units[] = {{"", 1},           {"B", 1},           {"kB", 1024},       {"KB", 1024},
+                 {"KiB", 1024},     {"MB", 1u << 20},   {"MiB", 1u << 20},  {"GB", 1u << 30},
                  {"GiB", 1u << 30}, {"TB", 1ull << 40}, {"TiB", 1ull << 40}};
     char *end = NULL;
     unsigned long long v;

@@ -63,8 +63,7 @@ static void zstdc_free(struct filter *f)
     free(c);
 }
 
-static const struct filter_ops zstdc_ops = {"zstd-compress", zstdc_write, zstdc_finish,
-                                            zstdc_free};
+static const struct filter_ops zstdc_ops = {"zstd-compress", zstdc_write, zstdc_finish, zstdc_free};
 
 struct filter *zstd_compress_filter_new(int level)
 {
@@ -76,7 +75,8 @@ struct filter *zstd_compress_filter_new(int level)
         fprintf(stderr, "pitr: could not create a zstd context\n");
         abort();
     }
-    ZSTD_CCtx_setParameter(c->ctx, ZSTD_c_compressionLevel, level == 0 ? ZSTD_DEFAULT_LEVEL : level);
+    ZSTD_CCtx_setParameter(c->ctx, ZSTD_c_compressionLevel,
+                           level == 0 ? ZSTD_DEFAULT_LEVEL : level);
     c->out_cap = ZSTD_CStreamOutSize();
     c->out = xmalloc(c->out_cap);
     return &c->base;

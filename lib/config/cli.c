@@ -37,8 +37,7 @@ enum cli_result cli_parse(int argc, char **argv, const char *usage, int nargs, s
     out->first_arg = optind;
     out->nargs = argc - optind;
     if (nargs >= 0 && out->nargs != nargs) {
-        fprintf(stderr, "%s: expected %d arguments, got %d\n%s", argv[0], nargs, out->nargs,
-                usage);
+        fprintf(stderr, "%s: expected %d arguments, got %d\n%s", argv[0], nargs, out->nargs, usage);
         return CLI_USAGE;
     }
     return CLI_RUN;

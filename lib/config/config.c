@@ -278,8 +278,8 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
         for (const char *c = cfg->cluster; *c != '\0'; c++) {
             if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.') {
                 return err_set(err, PITR_CONFIG,
-                               "%s: invalid cluster name \"%s\": use letters, digits, - _ .",
-                               where, cfg->cluster);
+                               "%s: invalid cluster name \"%s\": use letters, digits, - _ .", where,
+                               cfg->cluster);
             }
         }
         if (cfg->cluster[0] == '.') {

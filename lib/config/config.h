@@ -27,10 +27,10 @@ struct config {
     char *s3_credentials_file;
     uint64_t s3_part_size;
     uint64_t s3_max_attempts;
-    uint64_t s3_retry_max_time;      /* seconds */
-    uint64_t s3_connect_timeout;     /* seconds */
-    uint64_t s3_low_speed_time;      /* seconds */
-    uint64_t fetch_max_attempts;     /* pitr-fetch attempts on errors other than "not found" */
+    uint64_t s3_retry_max_time;  /* seconds */
+    uint64_t s3_connect_timeout; /* seconds */
+    uint64_t s3_low_speed_time;  /* seconds */
+    uint64_t fetch_max_attempts; /* pitr-fetch attempts on errors other than "not found" */
     enum log_level log_level;
 };
 

@@ -74,8 +74,8 @@ static enum pitr_rc load_file(const char *path, struct s3_credentials *c, struct
     buf_init(&text, 64 * 1024);
     rc = fs_read_file(path, &text, err);
     if (rc == PITR_OK) {
-        rc = config_parse_text(text.len ? (const char *)text.data : "", path, file_entry, &ctx,
-                               err);
+        rc =
+            config_parse_text(text.len ? (const char *)text.data : "", path, file_entry, &ctx, err);
     } else {
         err->rc = rc = PITR_CONFIG;
     }

@@ -21,9 +21,9 @@ struct aead {
     uint8_t aad[AEAD_MAX_AAD];
     size_t aad_len;
     uint64_t counter;
-    uint8_t *in;   /* pending input: plaintext (encrypt) or sealed chunk (decrypt) */
+    uint8_t *in; /* pending input: plaintext (encrypt) or sealed chunk (decrypt) */
     size_t in_len;
-    uint8_t *out;  /* one sealed or opened chunk */
+    uint8_t *out; /* one sealed or opened chunk */
     char *name;
 };
 

@@ -19,8 +19,7 @@ void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t
 {
     unsigned int n = 0;
 
-    must(HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) != NULL &&
-             n == HMAC_SHA256_LEN,
+    must(HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) != NULL && n == HMAC_SHA256_LEN,
          "HMAC-SHA256");
 }
 

@@ -109,7 +109,7 @@ static const struct filter_ops header_ops = {"object-header", header_write, head
  * being upstream). */
 struct trailer_stage {
     struct filter base;
-    const struct filter *sha;  /* borrowed: stages of the same pipeline */
+    const struct filter *sha; /* borrowed: stages of the same pipeline */
     const struct filter *size;
 };
 
@@ -185,7 +185,8 @@ struct object_writer *object_writer_new(struct filter *sink, const struct object
             return NULL;
         }
         key_derive_object(opts->key, h->header + 16, object_key);
-        pipeline_add(w->pipeline, aead_encrypt_filter_new(object_key, h->header, OBJECT_HEADER_LEN));
+        pipeline_add(w->pipeline,
+                     aead_encrypt_filter_new(object_key, h->header, OBJECT_HEADER_LEN));
         explicit_bzero(object_key, sizeof(object_key));
     }
     pipeline_add(w->pipeline, &h->base);
@@ -267,8 +268,8 @@ static enum pitr_rc finish_next_only(struct filter *f, struct pitr_err *err)
     return filter_finish_next(f, err);
 }
 
-static const struct filter_ops strip_ops = {"object-trailer-strip", strip_write,
-                                            finish_next_only, plain_free};
+static const struct filter_ops strip_ops = {"object-trailer-strip", strip_write, finish_next_only,
+                                            plain_free};
 
 /* Compares length and digest with the trailer before letting the output be finished. */
 struct verify_stage {
@@ -365,8 +366,8 @@ static enum pitr_rc build_chain(struct object_reader *r, struct pitr_err *err)
         char have[2 * KEY_ID_LEN + 1];
 
         if (r->key == NULL) {
-            return err_set(err, PITR_CONFIG,
-                           "object \"%s\" is encrypted: set encryption_key_file", r->name);
+            return err_set(err, PITR_CONFIG, "object \"%s\" is encrypted: set encryption_key_file",
+                           r->name);
         }
         key_id(r->key, id);
         if (memcmp(id, h + 8, KEY_ID_LEN) != 0) {

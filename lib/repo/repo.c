@@ -43,8 +43,8 @@ static struct storage *open_s3(const struct config *cfg, const char *spec, struc
     p.endpoint = cfg->s3_endpoint ? cfg->s3_endpoint : "s3.amazonaws.com";
     p.region = cfg->s3_region;
     /* AWS wants virtual-hosted names; self-hosted endpoints (MinIO, Ceph) mostly want paths. */
-    p.virtual_host = cfg->s3_uri_style ? strcmp(cfg->s3_uri_style, "virtual") == 0
-                                       : cfg->s3_endpoint == NULL;
+    p.virtual_host =
+        cfg->s3_uri_style ? strcmp(cfg->s3_uri_style, "virtual") == 0 : cfg->s3_endpoint == NULL;
     p.verify_tls = cfg->s3_verify_tls;
     p.ca_file = cfg->s3_ca_file;
     p.access_key = creds.access_key;
@@ -205,8 +205,7 @@ enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cl
     reader = object_reader_new(sink, NULL, key);
     rc = storage_read(s, key, reader, err);
     if (rc == PITR_OK) {
-        rc = config_parse_text(text.len ? (const char *)text.data : "", key, info_entry, &ctx,
-                               err);
+        rc = config_parse_text(text.len ? (const char *)text.data : "", key, info_entry, &ctx, err);
         if (rc != PITR_OK) {
             err->rc = rc = PITR_CORRUPT;
         } else if (ctx.seen != 7) {
@@ -239,12 +238,12 @@ static enum pitr_rc cluster_write(struct storage *s, const char *key,
     gmtime_r(&now, &tm);
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
     buf_init(&text, CLUSTER_INFO_MAX);
-    rc = buf_printf(&text, err,
-                    "# pitr cluster identity: every archive into this folder must match it\n"
-                    "format = 1\nsystem_identifier = %" PRIu64 "\npg_version = %u\n"
-                    "encryption_key_id = %s\ncreated = '%s'\n",
-                    mine->sysid, mine->pg_version, mine->key_id[0] ? mine->key_id : "none",
-                    created);
+    rc =
+        buf_printf(&text, err,
+                   "# pitr cluster identity: every archive into this folder must match it\n"
+                   "format = 1\nsystem_identifier = %" PRIu64 "\npg_version = %u\n"
+                   "encryption_key_id = %s\ncreated = '%s'\n",
+                   mine->sysid, mine->pg_version, mine->key_id[0] ? mine->key_id : "none", created);
     if (rc == PITR_OK) {
         rc = storage_write_open(s, key, &create_only, &sink, err);
     }
@@ -274,8 +273,8 @@ static enum pitr_rc compare(const char *cluster, const struct cluster_info *have
     }
     if (have->pg_version != mine->pg_version) {
         return err_set(err, PITR_CONFIG,
-                       "repository cluster \"%s\" holds PostgreSQL %u, but this server is %u", cluster,
-                       have->pg_version, mine->pg_version);
+                       "repository cluster \"%s\" holds PostgreSQL %u, but this server is %u",
+                       cluster, have->pg_version, mine->pg_version);
     }
     if (strcmp(have->key_id, mine->key_id) != 0) {
         return err_set(err, PITR_CONFIG,

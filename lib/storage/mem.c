@@ -90,8 +90,7 @@ static enum pitr_rc writer_finish(struct filter *f, struct pitr_err *err)
             at++;
         }
         w->ms->objects = xrealloc(w->ms->objects, (w->ms->count + 1) * sizeof(*o));
-        memmove(&w->ms->objects[at + 1], &w->ms->objects[at],
-                (w->ms->count - at) * sizeof(*o));
+        memmove(&w->ms->objects[at + 1], &w->ms->objects[at], (w->ms->count - at) * sizeof(*o));
         w->ms->count++;
         o = &w->ms->objects[at];
         o->key = xstrdup(w->key);

@@ -211,8 +211,8 @@ static enum pitr_rc posix_write_open(struct storage *s, const char *key,
     w->path = key_path(ps, key);
     slash = strrchr(w->path, '/');
     /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
-    w->tmp_path = xasprintf("%.*s/.%s.tmp.%d", (int)(slash - w->path), w->path, slash + 1,
-                            (int)getpid());
+    w->tmp_path =
+        xasprintf("%.*s/.%s.tmp.%d", (int)(slash - w->path), w->path, slash + 1, (int)getpid());
     rc = make_parents(ps->root, w->path, err);
     if (rc == PITR_OK) {
         w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -237,9 +237,9 @@ static enum pitr_rc list_dir(struct posix_storage *ps, const char *dir, bool rec
 
     if (d == NULL) {
         /* A missing directory simply has no objects (as an S3 prefix would). */
-        rc = errno == ENOENT || errno == ENOTDIR ? PITR_OK
-                                                 : err_sys(err, PITR_IO, "could not open \"%s\"",
-                                                           path);
+        rc = errno == ENOENT || errno == ENOTDIR
+                 ? PITR_OK
+                 : err_sys(err, PITR_IO, "could not open \"%s\"", path);
         free(path);
         return rc;
     }
@@ -298,8 +298,7 @@ static enum pitr_rc posix_list(struct storage *s, const char *dir, enum storage_
     while (n > 0 && trimmed[n - 1] == '/') {
         trimmed[--n] = '\0';
     }
-    rc = list_dir((struct posix_storage *)s, trimmed, flags & STORAGE_LIST_RECURSIVE, fn, arg,
-                  err);
+    rc = list_dir((struct posix_storage *)s, trimmed, flags & STORAGE_LIST_RECURSIVE, fn, arg, err);
     free(trimmed);
     return rc;
 }

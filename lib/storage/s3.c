@@ -64,8 +64,9 @@ static enum pitr_rc curl_load(struct pitr_err *err)
         lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
     }
     if (lib == NULL) {
-        return err_set(err, PITR_CONFIG, "S3 repositories need libcurl: could not load it (%s); "
-                                         "install the libcurl4 package",
+        return err_set(err, PITR_CONFIG,
+                       "S3 repositories need libcurl: could not load it (%s); "
+                       "install the libcurl4 package",
                        dlerror());
     }
     /* dlsym returns void *; POSIX guarantees it converts to a function pointer */
@@ -93,10 +94,10 @@ static enum pitr_rc curl_load(struct pitr_err *err)
 struct s3_storage {
     struct storage base;
     CURL *curl;
-    char *scheme;      /* "https" or "http" */
-    char *host;        /* host[:port] as the server is addressed (virtual: bucket.host) */
+    char *scheme; /* "https" or "http" */
+    char *host;   /* host[:port] as the server is addressed (virtual: bucket.host) */
     char *bucket;
-    char *prefix;      /* "" or "a/b" */
+    char *prefix; /* "" or "a/b" */
     bool virtual_host;
     bool verify_tls;
     char *ca_file;
@@ -121,8 +122,8 @@ struct s3_request {
     size_t nheaders;
     const uint8_t *body;
     size_t body_len;
-    struct filter *sink;   /* GET: the object's bytes go here */
-    uint64_t sink_offset;  /* bytes already delivered to sink (resumed with Range) */
+    struct filter *sink;  /* GET: the object's bytes go here */
+    uint64_t sink_offset; /* bytes already delivered to sink (resumed with Range) */
 };
 
 struct s3_response {
@@ -214,7 +215,8 @@ static char *xml_next(const char **pos, const char *tag)
         static const struct {
             const char *ent;
             char ch;
-        } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        } ents[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
         bool done = false;
 
         if (*p == '&') {
@@ -410,8 +412,8 @@ static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, stru
         headers[nh++] = req->headers[i];
     }
     rc = build_path(s, req->key, &path, err);
-    sreq = (struct sigv4_request){req->method, (const char *)path.data, req->query, req->nquery,
-                                  headers, nh, payload};
+    sreq = (struct sigv4_request){
+        req->method, (const char *)path.data, req->query, req->nquery, headers, nh, payload};
     if (rc == PITR_OK) {
         rc = sigv4_sign(&sreq, &key, date, NULL, NULL, &auth, err);
     }
@@ -541,10 +543,11 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
         }
         if (!retry || attempt >= s->max_attempts || now_ms() - start >= s->max_retry_ms) {
             if (curl_rc != CURLE_OK) {
-                rc = err_set(err, curl_rc == CURLE_PEER_FAILED_VERIFICATION ||
-                                          curl_rc == CURLE_SSL_CACERT_BADFILE
-                                      ? PITR_CONFIG
-                                      : PITR_NETWORK,
+                rc = err_set(err,
+                             curl_rc == CURLE_PEER_FAILED_VERIFICATION ||
+                                     curl_rc == CURLE_SSL_CACERT_BADFILE
+                                 ? PITR_CONFIG
+                                 : PITR_NETWORK,
                              "could not %s \"%s\": %s (tried %u time%s in %.1f s)",
                              verb_of(req->method), name, what, attempt, attempt == 1 ? "" : "s",
                              (double)(now_ms() - start) / 1000.0);
@@ -776,8 +779,8 @@ struct s3_writer {
     struct s3_storage *s;
     char *key;
     bool no_overwrite;
-    struct buf part;     /* at most part_size bytes: the memory bound of an upload */
-    char *upload_id;     /* set once a multipart upload has begun */
+    struct buf part; /* at most part_size bytes: the memory bound of an upload */
+    char *upload_id; /* set once a multipart upload has begun */
     unsigned nparts;
     struct buf complete; /* CompleteMultipartUpload body, grown part by part */
     struct md5 *md5;
@@ -828,8 +831,8 @@ static enum pitr_rc begin_multipart(struct s3_writer *w, struct pitr_err *err)
         pos = r.body.len ? (const char *)r.body.data : "";
         w->upload_id = xml_next(&pos, "UploadId");
         if (w->upload_id == NULL) {
-            rc = err_set(err, PITR_PROTOCOL, "CreateMultipartUpload for \"%s\" returned no UploadId",
-                         w->key);
+            rc = err_set(err, PITR_PROTOCOL,
+                         "CreateMultipartUpload for \"%s\" returned no UploadId", w->key);
         }
     }
     response_fini(&r);
@@ -861,8 +864,9 @@ static enum pitr_rc upload_part(struct s3_writer *w, struct pitr_err *err)
     if (rc == PITR_OK) {
         w->nparts++;
         md5_update(w->etag_md5, md5, MD5_LEN);
-        rc = buf_printf(&w->complete, err, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>",
-                        w->nparts, hex);
+        rc = buf_printf(&w->complete, err,
+                        "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>", w->nparts,
+                        hex);
     }
     response_fini(&r);
     buf_reset(&w->part);
@@ -1007,8 +1011,8 @@ static enum pitr_rc complete_multipart(struct s3_writer *w, struct pitr_err *err
             char what[600];
 
             describe_http(&r, what, sizeof(what));
-            rc = err_set(err, PITR_NETWORK, "could not complete the upload of \"%s\": %s",
-                         w->key, what);
+            rc = err_set(err, PITR_NETWORK, "could not complete the upload of \"%s\": %s", w->key,
+                         what);
         } else {
             etag = xml_next(&pos, "ETag");
         }
@@ -1068,8 +1072,7 @@ static void writer_free(struct filter *f)
     free(w);
 }
 
-static const struct filter_ops writer_ops = {"s3-writer", writer_write, writer_finish,
-                                             writer_free};
+static const struct filter_ops writer_ops = {"s3-writer", writer_write, writer_finish, writer_free};
 
 static enum pitr_rc s3_write_open(struct storage *st, const char *key,
                                   const struct write_opts *opts, struct filter **sink_out,
@@ -1140,8 +1143,9 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
     }
     if (p->bucket[0] == '\0' || endpoint[0] == '\0' || p->access_key == NULL ||
         p->secret_key == NULL) {
-        err_set(err, PITR_CONFIG, "incomplete S3 settings: bucket, endpoint and credentials are "
-                                  "required");
+        err_set(err, PITR_CONFIG,
+                "incomplete S3 settings: bucket, endpoint and credentials are "
+                "required");
         return NULL;
     }
     if (curl_load(err) != PITR_OK) {
@@ -1158,8 +1162,8 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
     while (n > 0 && endpoint[n - 1] == '/') {
         n--;
     }
-    s->host = p->virtual_host ? xasprintf("%s.%.*s", p->bucket, (int)n, endpoint)
-                              : xstrndup(endpoint, n);
+    s->host =
+        p->virtual_host ? xasprintf("%s.%.*s", p->bucket, (int)n, endpoint) : xstrndup(endpoint, n);
     s->bucket = xstrdup(p->bucket);
     s->prefix = xstrdup(p->prefix ? p->prefix : "");
     s->virtual_host = p->virtual_host;

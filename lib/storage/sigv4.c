@@ -15,8 +15,7 @@
 
 enum { SIGV4_TEXT_MAX = 64 * 1024 };
 
-enum pitr_rc sigv4_uri_encode(const char *s, bool keep_slash, struct buf *out,
-                              struct pitr_err *err)
+enum pitr_rc sigv4_uri_encode(const char *s, bool keep_slash, struct buf *out, struct pitr_err *err)
 {
     static const char hex[] = "0123456789ABCDEF";
     enum pitr_rc rc = PITR_OK;
@@ -219,7 +218,8 @@ enum pitr_rc sigv4_sign(const struct sigv4_request *req, const struct sigv4_key 
                         date, key->region, key->service, canon_hash);
     }
     if (rc == PITR_OK) {
-        /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
+        /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")
+         */
         secret = xasprintf("AWS4%s", key->secret_key);
         hmac_sha256((uint8_t *)secret, strlen(secret), (uint8_t *)date, 8, k);
         explicit_bzero(secret, strlen(secret));
@@ -236,8 +236,8 @@ enum pitr_rc sigv4_sign(const struct sigv4_request *req, const struct sigv4_key 
         rc = buf_printf(authorization, err,
                         "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
                         "Signature=%s",
-                        key->access_key, date, key->region, key->service,
-                        (char *)signed_list.data, signature);
+                        key->access_key, date, key->region, key->service, (char *)signed_list.data,
+                        signature);
     }
     if (rc == PITR_OK && canonical != NULL) {
         buf_reset(canonical);

@@ -16,12 +16,12 @@ struct sigv4_pair {
 
 struct sigv4_request {
     const char *method;
-    const char *path;                /* raw (not yet encoded), starting with '/' */
-    const struct sigv4_pair *query;  /* raw names and values; encoded and sorted by the signer */
+    const char *path;               /* raw (not yet encoded), starting with '/' */
+    const struct sigv4_pair *query; /* raw names and values; encoded and sorted by the signer */
     size_t nquery;
     const struct sigv4_pair *headers; /* must include host and x-amz-date */
     size_t nheaders;
-    const char *payload_hash;        /* hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */
+    const char *payload_hash; /* hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */
 };
 
 struct sigv4_key {

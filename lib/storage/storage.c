@@ -101,8 +101,7 @@ enum pitr_rc storage_put(struct storage *s, const char *key, const struct write_
     return rc;
 }
 
-enum pitr_rc storage_get(struct storage *s, const char *key, struct buf *out,
-                         struct pitr_err *err)
+enum pitr_rc storage_get(struct storage *s, const char *key, struct buf *out, struct pitr_err *err)
 {
     struct filter *sink = buf_sink_new(out);
     enum pitr_rc rc = storage_read(s, key, sink, err);

@@ -169,8 +169,7 @@ static enum pitr_rc discard_write(struct filter *f, const uint8_t *data, size_t 
     return PITR_OK;
 }
 
-static const struct filter_ops discard_ops = {"discard", discard_write, fd_sink_finish,
-                                              plain_free};
+static const struct filter_ops discard_ops = {"discard", discard_write, fd_sink_finish, plain_free};
 
 struct filter *discard_sink_new(void)
 {

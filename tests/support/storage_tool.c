@@ -125,8 +125,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (strcmp(cmd, "put") == 0 && argc >= 5) {
-        rc = put_file(s, argv[3], argv[4], argc > 5 && strcmp(argv[5], "--no-overwrite") == 0,
-                      &err);
+        rc =
+            put_file(s, argv[3], argv[4], argc > 5 && strcmp(argv[5], "--no-overwrite") == 0, &err);
     } else if (strcmp(cmd, "get") == 0 && argc == 5) {
         rc = get_file(s, argv[3], argv[4], &err);
     } else if (strcmp(cmd, "stat") == 0) {

@@ -77,8 +77,8 @@ START_TEST(test_config_load_env_overrides_file)
     config_fini(&cfg);
     setenv("PITR_LOG_LEVEL", "loud", 1);
     ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
-    ck_assert_str_eq(err.msg,
-                     "PITR_LOG_LEVEL: invalid log_level \"loud\": expected error, warn, info or debug");
+    ck_assert_str_eq(
+        err.msg, "PITR_LOG_LEVEL: invalid log_level \"loud\": expected error, warn, info or debug");
     clear_env();
 }
 END_TEST

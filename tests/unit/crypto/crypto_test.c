@@ -68,7 +68,8 @@ START_TEST(test_key_load_file)
     a = key_load_file(key_path("k1", secret, 0600), &err);
     ck_assert_msg(a != NULL, "%s", err.msg);
     /* the same secret without the newline is the same key */
-    b = key_load_file(key_path("k2", "Vq3r8mXl0o2p9sT4uW6yZ1aB3cD5eF7gH9jK0lM2nP4qR6sT", 0400), &err);
+    b = key_load_file(key_path("k2", "Vq3r8mXl0o2p9sT4uW6yZ1aB3cD5eF7gH9jK0lM2nP4qR6sT", 0400),
+                      &err);
     ck_assert_ptr_nonnull(b);
     key_id(a, ida);
     key_id(b, idb);
@@ -88,7 +89,8 @@ START_TEST(test_key_load_file)
     ck_assert_ptr_nonnull(strstr(err.msg, "must hold at least 32 bytes"));
     ck_assert_ptr_null(strstr(err.msg, "too short"));
     ck_assert_ptr_null(key_load_file("/nonexistent/key", &err));
-    ck_assert_ptr_nonnull(strstr(err.msg, "could not open encryption_key_file \"/nonexistent/key\""));
+    ck_assert_ptr_nonnull(
+        strstr(err.msg, "could not open encryption_key_file \"/nonexistent/key\""));
 }
 END_TEST
 

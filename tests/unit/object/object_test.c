@@ -30,8 +30,8 @@ static const struct combo combos[] = {
 };
 
 /* Sizes around every internal buffer boundary: AES chunk 64 KiB, lz4 step, trailer 44. */
-static const size_t sizes[] = {0, 1, 43, 44, 45, 4096, 65535, 65536, 65537, 131072 + 17,
-                               (1u << 20) + 3};
+static const size_t sizes[] = {
+    0, 1, 43, 44, 45, 4096, 65535, 65536, 65537, 131072 + 17, (1u << 20) + 3};
 static const size_t chunks[] = {1, 7, 4096, 65536, 1u << 20};
 
 static struct key *key_a(void)
@@ -153,8 +153,8 @@ START_TEST(test_object_reader_detects_damage)
             ck_assert_mem_eq(plain.data, data, sizeof(data));
         } else {
             /* a flipped key-id byte reads as "a different key": also a refusal */
-            ck_assert_msg(rc == PITR_CORRUPT || (c->encrypted && pos >= 8 && pos < 16 &&
-                                                 rc == PITR_CONFIG),
+            ck_assert_msg(rc == PITR_CORRUPT ||
+                              (c->encrypted && pos >= 8 && pos < 16 && rc == PITR_CONFIG),
                           "flip at %zu of %zu: rc %d", pos, stored.len, rc);
             ck_assert_ptr_nonnull(strstr(err.msg, "test/obj"));
         }
@@ -276,11 +276,16 @@ static const struct {
     enum object_compression comp;
     int level;
 } comp_names[] = {
-    {"none", PITR_OK, OBJECT_COMPRESS_NONE, 0}, {"lz4", PITR_OK, OBJECT_COMPRESS_LZ4, 0},
-    {"zstd", PITR_OK, OBJECT_COMPRESS_ZSTD, 0}, {"zstd:1", PITR_OK, OBJECT_COMPRESS_ZSTD, 1},
-    {"zstd:19", PITR_OK, OBJECT_COMPRESS_ZSTD, 19}, {"zstd:0", PITR_CONFIG, 0, 0},
-    {"zstd:20", PITR_CONFIG, 0, 0}, {"zstd:", PITR_CONFIG, 0, 0},
-    {"gzip", PITR_CONFIG, 0, 0}, {"LZ4", PITR_CONFIG, 0, 0},
+    {"none", PITR_OK, OBJECT_COMPRESS_NONE, 0},
+    {"lz4", PITR_OK, OBJECT_COMPRESS_LZ4, 0},
+    {"zstd", PITR_OK, OBJECT_COMPRESS_ZSTD, 0},
+    {"zstd:1", PITR_OK, OBJECT_COMPRESS_ZSTD, 1},
+    {"zstd:19", PITR_OK, OBJECT_COMPRESS_ZSTD, 19},
+    {"zstd:0", PITR_CONFIG, 0, 0},
+    {"zstd:20", PITR_CONFIG, 0, 0},
+    {"zstd:", PITR_CONFIG, 0, 0},
+    {"gzip", PITR_CONFIG, 0, 0},
+    {"LZ4", PITR_CONFIG, 0, 0},
 };
 
 START_TEST(test_object_compression_parse)

@@ -194,8 +194,7 @@ START_TEST(test_storage_list)
               strstr((char *)b.data, "c1/info;"));
     ck_assert_uint_eq(b.len, strlen("c1/wal/a;c1/wal/b;c1/info;"));
     buf_reset(&b);
-    ck_assert_int_eq(storage_list(s, "absent", STORAGE_LIST_RECURSIVE, collect, &b, &err),
-                     PITR_OK);
+    ck_assert_int_eq(storage_list(s, "absent", STORAGE_LIST_RECURSIVE, collect, &b, &err), PITR_OK);
     ck_assert_uint_eq(b.len, 0);
     buf_fini(&b);
     storage_free(s);
