@@ -13,7 +13,7 @@ BIN=${PITR_BIN_DIR:-$SRC/build-bench/bin}
 WORKDIR=${BENCH_WORK:-$SRC/bench/work}
 
 PITR_NEED_S3_SERVER=0 scripts/install-deps.sh
-for p in pgbackrest time bc; do
+for p in pgbackrest time bc stunnel4; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done
@@ -180,7 +180,7 @@ fi
 if [ "${BENCH_S3:-1}" = 1 ] && command -v moto_server >/dev/null; then
     S3DIR="$WORKDIR/s3"
     rm -rf "$S3DIR"
-    bash "$SRC/tests/support/s3server.sh" start "$S3DIR" >/dev/null
+    S3SERVER_TLS=stunnel bash "$SRC/tests/support/s3server.sh" start "$S3DIR" >/dev/null
     CLEANUP="$CLEANUP; bash '$SRC/tests/support/s3server.sh' stop '$S3DIR'"
     # shellcheck disable=SC1091
     source "$S3DIR/env"

@@ -4,16 +4,21 @@
 #   s3server.sh start DIR   starts it and writes DIR/env (PITR_S3_ENDPOINT, PITR_S3_BUCKET,
 #                           PITR_S3_REGION, PITR_S3_CA_FILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
 #   s3server.sh stop DIR    stops it
+# With S3SERVER_TLS=stunnel, moto speaks plain HTTP behind stunnel, which ends TLS sessions with a
+# proper close_notify (werkzeug's TLS does not, and OpenSSL 3 clients such as pgBackRest reject
+# that); the benchmark uses it so that both tools talk to the same TLS front.
 set -euo pipefail
 cmd=${1:?start or stop}
 dir=${2:?directory}
 here=$(cd "$(dirname "$0")" && pwd)
 
 stop() {
-    if [ -f "$dir/moto.pid" ]; then
-        kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
-        rm -f "$dir/moto.pid"
-    fi
+    for p in moto stunnel; do
+        if [ -f "$dir/$p.pid" ]; then
+            kill "$(cat "$dir/$p.pid")" 2>/dev/null || true
+            rm -f "$dir/$p.pid"
+        fi
+    done
 }
 
 if [ "$cmd" = stop ]; then
@@ -34,11 +39,31 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' 
 openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
     -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.pem" >/dev/null 2>&1
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+tls_args=(-c "$dir/server.pem" -k "$dir/server.key")
+if [ "${S3SERVER_TLS:-moto}" = stunnel ]; then
+    backend=$(free_port)
+    tls_args=()
+    cat >"$dir/stunnel.conf" <<CONF
+foreground = no
+pid = $dir/stunnel.pid
+[s3]
+accept = 127.0.0.1:$port
+connect = 127.0.0.1:$backend
+cert = $dir/server.pem
+key = $dir/server.key
+CONF
+    stunnel4 "$dir/stunnel.conf"
+else
+    backend=$port
+fi
 # Three unauthenticated IAM calls create the user, its policy and its key; after them every
 # request must carry a valid signature.
-INITIAL_NO_AUTH_ACTION_COUNT=3 nohup python3 "$here/moto_raw_uri.py" -H 127.0.0.1 -p "$port" \
-    -c "$dir/server.pem" -k "$dir/server.key" >"$dir/moto.log" 2>&1 &
+INITIAL_NO_AUTH_ACTION_COUNT=3 nohup python3 "$here/moto_raw_uri.py" -H 127.0.0.1 -p "$backend" \
+    "${tls_args[@]}" >"$dir/moto.log" 2>&1 &
 echo $! >"$dir/moto.pid"
 endpoint="https://127.0.0.1:$port"
 for _ in $(seq 150); do
