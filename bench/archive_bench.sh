@@ -119,14 +119,16 @@ pgbr_push() {
 pgbr_size() { du -sb "$PGBR_REPO_DIR/archive" | cut -f1; }
 pgbr_reset() { pgbr_setup "$PGBR_COMPRESS" 1; }
 
-pgbr_setup() { # COMPRESS_TYPE
-    rm -rf "$PGBR_REPO_DIR" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
-    mkdir -p "$PGBR_REPO_DIR" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
-    cat >"$PGBR_CONF" <<CONF
-[global]
-repo1-path=$PGBR_REPO_DIR
-compress-type=$1
-compress-level=${2:-1}
+# pgbr_conf FILE COMPRESS_TYPE LEVEL REPO_LINES...: pgBackRest's configuration for this bench.
+pgbr_conf() {
+    local file=$1 type=$2 level=$3
+    shift 3
+    {
+        echo "[global]"
+        printf '%s\n' "$@"
+        cat <<CONF
+compress-type=$type
+compress-level=$level
 process-max=1
 log-level-console=warn
 log-level-file=off
@@ -141,6 +143,14 @@ pg1-socket-path=$WORKDIR
 pg1-port=$PORT
 pg1-user=postgres
 CONF
+    } >"$file"
+    chmod 600 "$file"
+}
+
+pgbr_setup() { # COMPRESS_TYPE
+    rm -rf "$PGBR_REPO_DIR" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
+    mkdir -p "$PGBR_REPO_DIR" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
+    pgbr_conf "$PGBR_CONF" "$1" "${2:-1}" "repo1-path=$PGBR_REPO_DIR"
     # stanza-create needs the server running; archive-push itself does not
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -o "-c archive_mode=off" -w start >/dev/null
     pgbackrest --config="$PGBR_CONF" --stanza=bench --no-online stanza-create >/dev/null 2>&1 ||
@@ -208,34 +218,10 @@ PY
     }
     run_one "pitr-archive S3 lz4" pitr_s3_push pitr_s3_size
     pgbr_setup lz4 1
-    cat >"$PGBR_CONF.s3" <<CONF
-[global]
-repo1-type=s3
-repo1-path=/pgbr
-repo1-s3-bucket=$PITR_S3_BUCKET
-repo1-s3-endpoint=localhost
-repo1-storage-port=$S3_PORT
-repo1-s3-region=us-east-1
-repo1-s3-uri-style=path
-repo1-storage-ca-file=$PITR_S3_CA_FILE
-repo1-s3-key=$AWS_ACCESS_KEY_ID
-repo1-s3-key-secret=$AWS_SECRET_ACCESS_KEY
-compress-type=lz4
-compress-level=1
-process-max=1
-log-level-console=warn
-log-level-file=off
-log-path=$WORKDIR/pgbr-log
-lock-path=$WORKDIR/pgbr-lock
-archive-async=n
-
-[bench]
-pg1-path=$PGDATA_B
-pg1-socket-path=$WORKDIR
-pg1-port=$PORT
-pg1-user=postgres
-CONF
-    chmod 600 "$PGBR_CONF.s3"
+    pgbr_conf "$PGBR_CONF.s3" lz4 1 repo1-type=s3 repo1-path=/pgbr \
+        "repo1-s3-bucket=$PITR_S3_BUCKET" repo1-s3-endpoint=localhost "repo1-storage-port=$S3_PORT" \
+        repo1-s3-region=us-east-1 repo1-s3-uri-style=path "repo1-storage-ca-file=$PITR_S3_CA_FILE" \
+        "repo1-s3-key=$AWS_ACCESS_KEY_ID" "repo1-s3-key-secret=$AWS_SECRET_ACCESS_KEY"
     PGBR_CONF_LOCAL=$PGBR_CONF
     PGBR_CONF="$PGBR_CONF.s3"
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -o "-c archive_mode=off" -w start >/dev/null

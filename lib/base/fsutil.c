@@ -12,6 +12,18 @@
 
 #include "xalloc.h"
 
+enum pitr_rc fs_open_read(const char *path, int *fd_out, struct pitr_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return err_sys(err, errno == ENOENT || errno == ENOTDIR ? PITR_NOT_FOUND : PITR_IO,
+                       "could not open \"%s\"", path);
+    }
+    *fd_out = fd;
+    return PITR_OK;
+}
+
 enum pitr_rc fs_write_all(int fd, const void *data, size_t len, const char *what,
                           struct pitr_err *err)
 {
@@ -63,14 +75,10 @@ enum pitr_rc fs_read_full(int fd, void *data, size_t len, size_t *got, const cha
 enum pitr_rc fs_read_file(const char *path, struct buf *out, struct pitr_err *err)
 {
     uint8_t chunk[8192];
-    enum pitr_rc rc = PITR_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = -1;
+    enum pitr_rc rc = fs_open_read(path, &fd, err);
 
-    if (fd < 0) {
-        return err_sys(err, errno == ENOENT ? PITR_NOT_FOUND : PITR_IO, "could not open \"%s\"",
-                       path);
-    }
-    for (;;) {
+    while (rc == PITR_OK) {
         size_t got = 0;
 
         rc = fs_read_full(fd, chunk, sizeof(chunk), &got, path, err);
@@ -83,7 +91,9 @@ enum pitr_rc fs_read_file(const char *path, struct buf *out, struct pitr_err *er
             break;
         }
     }
-    close(fd);
+    if (fd >= 0) {
+        close(fd);
+    }
     return rc;
 }
 

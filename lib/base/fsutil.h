@@ -9,6 +9,9 @@
 #include "buf.h"
 #include "err.h"
 
+/* Opens path read-only into *fd_out; a missing file (or a path through a non-directory) is
+ * PITR_NOT_FOUND, anything else PITR_IO. */
+enum pitr_rc fs_open_read(const char *path, int *fd_out, struct pitr_err *err) PITR_MUST_CHECK;
 /* Writes all of data to fd; `what` names the file in errors (ENOSPC reads as "disk full"). */
 enum pitr_rc fs_write_all(int fd, const void *data, size_t len, const char *what,
                           struct pitr_err *err) PITR_MUST_CHECK;

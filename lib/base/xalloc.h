@@ -10,6 +10,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Overwrites a secret string with zeros, then frees it (NULL is fine). */
+void xfree_secret(char *s);
 /* Returns a heap string the caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -11,19 +11,11 @@
 #include "base/fsutil.h"
 #include "base/xalloc.h"
 
-static void wipe_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 void credentials_fini(struct s3_credentials *c)
 {
-    wipe_free(c->access_key);
-    wipe_free(c->secret_key);
-    wipe_free(c->session_token);
+    xfree_secret(c->access_key);
+    xfree_secret(c->secret_key);
+    xfree_secret(c->session_token);
     memset(c, 0, sizeof(*c));
 }
 
@@ -50,7 +42,7 @@ static enum pitr_rc file_entry(void *arg, const char *key, const char *value, in
                        "aws_secret_access_key or aws_session_token)",
                        ctx->path, line, key);
     }
-    wipe_free(*slot);
+    xfree_secret(*slot);
     *slot = value[0] == '\0' ? NULL : xstrdup(value);
     return PITR_OK;
 }

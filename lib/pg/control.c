@@ -48,11 +48,10 @@ enum pitr_rc pg_ident_read(const char *pgdata, struct pg_ident *out, struct pitr
     uint32_t control_version;
     struct pg_ident id;
     enum pitr_rc rc = PITR_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = -1;
 
-    if (fd < 0) {
-        rc = err_sys(err, errno == ENOENT || errno == ENOTDIR ? PITR_NOT_FOUND : PITR_IO,
-                     "could not open \"%s\"", path);
+    rc = fs_open_read(path, &fd, err);
+    if (rc != PITR_OK) {
         goto done;
     }
     rc = fs_read_full(fd, head, sizeof(head), &got, path, err);

@@ -90,11 +90,10 @@ static enum pitr_rc posix_read(struct storage *s, const char *key, struct filter
     char *path = key_path((struct posix_storage *)s, key);
     uint8_t *chunk = NULL;
     enum pitr_rc rc = PITR_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = -1;
 
-    if (fd < 0) {
-        rc = err_sys(err, errno == ENOENT || errno == ENOTDIR ? PITR_NOT_FOUND : PITR_IO,
-                     "could not open \"%s\"", path);
+    rc = fs_open_read(path, &fd, err);
+    if (rc != PITR_OK) {
         goto done;
     }
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

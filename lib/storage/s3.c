@@ -1093,14 +1093,6 @@ static enum pitr_rc s3_write_open(struct storage *st, const char *key,
     return PITR_OK;
 }
 
-static void wipe_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 static void s3_free(struct storage *st)
 {
     struct s3_storage *s = (struct s3_storage *)st;
@@ -1115,8 +1107,8 @@ static void s3_free(struct storage *st)
     free(s->ca_file);
     free(s->region);
     free(s->access_key);
-    wipe_free(s->secret_key);
-    wipe_free(s->session_token);
+    xfree_secret(s->secret_key);
+    xfree_secret(s->session_token);
     free(s);
 }
 

@@ -4,15 +4,7 @@
 source "$(dirname "$0")/lib.inc"
 source "$(dirname "$0")/archive_suite.inc"
 
-S3DIR="$WORK/s3"
-mkdir -p "$S3DIR"
-bash "$PITR_SOURCE_DIR/tests/support/s3server.sh" start "$S3DIR" >"$WORK/s3server.out" 2>&1 || {
-    cat "$WORK/s3server.out" >&2
-    exit 1
-}
-on_exit "bash '$PITR_SOURCE_DIR/tests/support/s3server.sh' stop '$S3DIR'"
-# shellcheck disable=SC1091
-source "$S3DIR/env"
+start_s3_server
 chmod 644 "$PITR_S3_CA_FILE"
 
 # Credentials from a 0600 file readable by the server's user: never on a command line.

@@ -4,15 +4,7 @@
 # failures a DBA will meet (wrong secret, untrusted certificate, unreachable endpoint).
 source "$(dirname "$0")/lib.inc"
 
-S3DIR="$WORK/s3"
-mkdir -p "$S3DIR"
-bash "$PITR_SOURCE_DIR/tests/support/s3server.sh" start "$S3DIR" >"$WORK/s3server.out" 2>&1 || {
-    cat "$WORK/s3server.out" >&2
-    exit 1
-}
-on_exit "bash '$PITR_SOURCE_DIR/tests/support/s3server.sh' stop '$S3DIR'"
-# shellcheck disable=SC1091
-source "$S3DIR/env"
+start_s3_server
 export PITR_S3_ENDPOINT PITR_S3_CA_FILE PITR_S3_REGION
 TOOL="$PITR_BIN_DIR/pitr-storage-tool"
 URL="s3://$PITR_S3_BUCKET/pitr repo/p+q=r"
