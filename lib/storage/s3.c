@@ -133,6 +133,7 @@ struct s3_response {
     uint64_t content_length;
     int64_t mtime;
     struct pitr_err sink_err; /* a failure of the sink itself, not of the transfer */
+    uint64_t resume_from;     /* sink bytes delivered before this attempt (0: a fresh GET) */
     struct s3_request *req;
     CURL *curl;
 };
@@ -266,7 +267,9 @@ static void describe_http(const struct s3_response *r, char *out, size_t size)
 
 static bool retryable_status(long status)
 {
-    return status == 429 || (status >= 500 && status <= 599);
+    /* 501 Not Implemented is an answer, not a passing fault: it is how a server without
+     * conditional writes refuses If-None-Match */
+    return status == 429 || (status >= 500 && status <= 599 && status != 501);
 }
 
 static bool retryable_curl(CURLcode c)
@@ -332,6 +335,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     struct pitr_err err;
 
     curl.easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (r->req->sink != NULL && status == 200 && r->resume_from > 0) {
+        /* a resumed download answered with the whole object: the sink must never see the same
+         * byte twice, so stop instead of appending */
+        err_set(&r->sink_err, PITR_PROTOCOL,
+                "the S3 server ignored the Range header when resuming a download");
+        return 0;
+    }
     if (r->req->sink != NULL && (status == 200 || status == 206)) {
         if (filter_write(r->req->sink, (const uint8_t *)data, len, &r->sink_err) != PITR_OK) {
             return 0; /* aborts the transfer; the sink's error is reported */
@@ -523,6 +533,7 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
         err_clear(&r->sink_err);
         r->req = req;
         r->curl = s->curl;
+        r->resume_from = req->sink_offset;
         rc = send_once(s, req, r, &curl_rc, err);
         if (rc != PITR_OK) {
             break;

@@ -83,4 +83,29 @@ ms=$((($(date +%s%N) - start) / 1000000))
 expect_in_err "and says how often it tried" "tried 4 times"
 check "within the retry budget (${ms} ms)" test "$ms" -lt 8000
 
+# --- a server without conditional writes: detected once, then check-then-put --------------------
+coproc NOCOND { exec python3 "$PITR_SOURCE_DIR/tests/support/s3_standin.py"; }
+read -r nc_port <&"${NOCOND[0]}"
+on_exit "kill $NOCOND_PID"
+NC_URL="s3://b/p"
+nc_tool() { env PITR_S3_ENDPOINT="http://127.0.0.1:$nc_port" "$TOOL" "$NC_URL" "$@"; }
+expect_status "create-only write on a server that answers 501 to If-None-Match succeeds" 0 \
+    nc_tool put "k" "$WORK/small" --no-overwrite
+expect_in_err "after saying it falls back to check-then-put" "does not support conditional writes"
+nc_tool get k "$WORK/nc.out"
+check "and the object arrived intact" cmp -s "$WORK/small" "$WORK/nc.out"
+expect_status "a second create-only write of the same key is refused by the existence check" 3 \
+    nc_tool put "k" "$WORK/new" --no-overwrite
+nc_tool get k "$WORK/nc.out"
+check "and the first content stays" cmp -s "$WORK/small" "$WORK/nc.out"
+
+# --- a download that breaks midway resumes where it stopped, never repeating a byte -------------
+nc_tool put flaky "$WORK/small"
+expect_status "a download cut off halfway is resumed with Range" 0 nc_tool get flaky "$WORK/flaky.out"
+check "and the result is byte-identical" cmp -s "$WORK/small" "$WORK/flaky.out"
+nc_tool put norange "$WORK/small"
+expect_status "a server that ignores Range on the resume makes the download fail" 1 \
+    nc_tool get norange "$WORK/norange.out"
+expect_in_err "saying so, instead of appending the object twice" "ignored the Range header"
+
 finish

@@ -1,0 +1,74 @@
+"""A minimal S3 stand-in for one test: it stores objects in memory, answers HEAD/GET/PUT, and
+refuses If-None-Match with 501 NotImplemented, as S3-compatible stores without conditional
+writes do. Keys containing "flaky" lose their connection halfway through the first download and
+honour Range afterwards; keys containing "norange" do the same but then ignore Range. It checks
+no signatures (moto does that in the other tests). Prints its port."""
+import hashlib
+import http.server
+import sys
+import threading
+
+objects = {}
+dropped = set()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _reply(self, status, body=b"", headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        if self.path in objects:
+            self._reply(200, b"", {"ETag": '"%s"' % hashlib.md5(objects[self.path]).hexdigest(),
+                                   "Content-Length": str(len(objects[self.path]))})
+        else:
+            self._reply(404)
+
+    def do_GET(self):
+        body = objects.get(self.path)
+        if body is not None and ("flaky" in self.path or "norange" in self.path):
+            if self.path not in dropped:
+                dropped.add(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)  # the transfer breaks mid-body
+                return
+            rng = self.headers.get("Range", "")
+            if rng.startswith("bytes=") and "flaky" in self.path:
+                start = int(rng[6:].split("-")[0])
+                self._reply(206, body[start:], {"Content-Range": "bytes %d-%d/%d"
+                                                % (start, len(body) - 1, len(body))})
+                return
+        if body is not None:
+            self._reply(200, body)
+        else:
+            self._reply(404, b"<Error><Code>NoSuchKey</Code></Error>")
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.headers.get("If-None-Match"):
+            self._reply(501, b"<Error><Code>NotImplemented</Code><Message>A header you provided "
+                             b"implies functionality that is not implemented</Message></Error>")
+            return
+        objects[self.path] = body
+        self._reply(200, b"", {"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+sys.stdin.read()  # runs until the test closes our standard input
