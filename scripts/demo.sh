@@ -22,6 +22,12 @@ if [ "$(id -u)" = 0 ]; then
 else
     as_pg() { "$@"; }
 fi
+# PostgreSQL runs archive_command and restore_command as its own user, who may not be able to
+# reach this checkout (a clone under /root, say): the demo runs copies from its own directory.
+mkdir -p "$DEMO/bin"
+cp "$BIN/pitr-archive" "$BIN/pitr-fetch" "$DEMO/bin/"
+chmod 755 "$DEMO/bin" "$DEMO/bin/"*
+BIN=$DEMO/bin
 PORT=${DEMO_PORT:-54329}
 RPORT=$((PORT + 1))
 stop_all() {
