@@ -32,6 +32,8 @@ enum {
     S3_MAX_QUERY = 6,
     S3_BACKOFF_BASE_MS = 200,
     S3_BACKOFF_CAP_MS = 5000,
+    S3_MAX_PARTS = 10000,               /* S3's limit per multipart upload */
+    S3_MIN_PART_SIZE = 5 * 1024 * 1024, /* S3's minimum for every part but the last */
 };
 
 /* libcurl is loaded with dlopen when an S3 repository is first opened, not linked: its ~30
@@ -124,6 +126,8 @@ struct s3_request {
     size_t body_len;
     struct filter *sink;  /* GET: the object's bytes go here */
     uint64_t sink_offset; /* bytes already delivered to sink (resumed with Range) */
+    char if_match[128];   /* GET: ETag of the first attempt, so a resume cannot splice objects */
+    bool error_in_body;   /* CompleteMultipartUpload: a 200 reply may still carry an <Error> */
 };
 
 struct s3_response {
@@ -173,6 +177,8 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* Full jitter: a random pause in [0, min(cap, base * 2^attempt)], so that many archivers hitting
+ * the same throttled bucket do not retry in lockstep. */
 static unsigned jitter_ms(unsigned attempt)
 {
     uint64_t cap = (uint64_t)S3_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10);
@@ -185,12 +191,106 @@ static unsigned jitter_ms(unsigned attempt)
     if (key_random((uint8_t *)&r, sizeof(r), &ignored) != PITR_OK) {
         r = (uint32_t)now_ms();
     }
-    return (unsigned)(r % (cap + 1)); /* full jitter: anywhere in [0, cap] */
+    return (unsigned)(r % (cap + 1));
+}
+
+static void pause_before_retry(const struct s3_storage *s, uint64_t start, unsigned attempt)
+{
+    uint64_t spent = now_ms() - start;
+    uint64_t left = spent < s->max_retry_ms ? s->max_retry_ms - spent : 0;
+    unsigned pause = jitter_ms(attempt);
+
+    sleep_ms(pause < left ? pause : (unsigned)left); /* never past the time budget */
+}
+
+/* Appends cp as UTF-8; false for code points XML does not allow (0, surrogates, > U+10FFFF). */
+static bool put_utf8(char *out, size_t *n, unsigned long cp)
+{
+    if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+        return false;
+    }
+    if (cp < 0x80) {
+        out[(*n)++] = (char)cp;
+    } else if (cp < 0x800) {
+        out[(*n)++] = (char)(0xc0 | cp >> 6);
+        out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        out[(*n)++] = (char)(0xe0 | cp >> 12);
+        out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3f));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+    } else {
+        out[(*n)++] = (char)(0xf0 | cp >> 18);
+        out[(*n)++] = (char)(0x80 | (cp >> 12 & 0x3f));
+        out[(*n)++] = (char)(0x80 | (cp >> 6 & 0x3f));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3f));
+    }
+    return true;
+}
+
+/* The value of one decimal or hex digit, or -1. */
+static int digit_value(char c, bool hex)
+{
+    if (isdigit((unsigned char)c)) {
+        return c - '0';
+    }
+    if (hex && isxdigit((unsigned char)c)) {
+        return tolower((unsigned char)c) - 'a' + 10;
+    }
+    return -1;
+}
+
+/* Decodes one entity at p (which is '&', inside [p, end)); returns its length, or 0 when p does
+ * not start a well-formed entity (then '&' is kept as it is). A reference is never longer than
+ * its UTF-8 encoding ("&#1;" is 4 bytes for 1), so decoding in place of the input always fits. */
+static size_t xml_entity(const char *p, const char *end, char *out, size_t *n)
+{
+    static const struct {
+        const char *ent;
+        char ch;
+    } named[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    const char *semi = memchr(p, ';', (size_t)(end - p));
+    size_t len = semi ? (size_t)(semi - p) + 1 : 0;
+
+    if (len == 0 || len > 12) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (len == strlen(named[i].ent) && memcmp(p, named[i].ent, len) == 0) {
+            out[(*n)++] = named[i].ch;
+            return len;
+        }
+    }
+    if (len >= 4 && p[1] == '#') {
+        bool hex = p[2] == 'x' || p[2] == 'X';
+        const char *digits = p + (hex ? 3 : 2);
+        unsigned long cp = 0;
+
+        if (digits == semi) {
+            return 0;
+        }
+        for (const char *d = digits; d < semi; d++) {
+            int v = digit_value(*d, hex);
+
+            if (v < 0) {
+                return 0;
+            }
+            cp = cp * (hex ? 16 : 10) + (unsigned long)v;
+            if (cp > 0x10ffff) {
+                return 0;
+            }
+        }
+        return put_utf8(out, n, cp) ? len : 0;
+    }
+    return 0;
 }
 
 /* Finds the next <tag>value</tag> at or after *pos; returns the XML-decoded value (caller frees)
- * and moves *pos past it, or NULL. Written by hand: the replies are a tiny fixed schema and
- * libxml2 would be a large dependency for four tags. */
+ * and moves *pos past it, or NULL. Written by hand: the replies are a tiny fixed schema (Key,
+ * Size, Prefix, IsTruncated, NextContinuationToken, UploadId, ETag, Code, Message) and libxml2
+ * would be a large dependency used for nothing else. Keys come back XML-escaped (a key may hold
+ * '&', '<', or control characters as &#NN;), so entities are decoded here; that is also why
+ * listings do not ask for encoding-type=url: plain XML escaping already round-trips every key,
+ * and one decoding step is less to get wrong than two. */
 static char *xml_next(const char **pos, const char *tag)
 {
     char open[64];
@@ -213,35 +313,11 @@ static char *xml_next(const char **pos, const char *tag)
     }
     out = xmalloc((size_t)(end - start) + 1);
     for (const char *p = start; p < end; p++) {
-        static const struct {
-            const char *ent;
-            char ch;
-        } ents[] = {
-            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-        bool done = false;
+        size_t used = *p == '&' ? xml_entity(p, end, out, &n) : 0;
 
-        if (*p == '&') {
-            for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]) && !done; i++) {
-                size_t len = strlen(ents[i].ent);
-
-                if ((size_t)(end - p) >= len && strncmp(p, ents[i].ent, len) == 0) {
-                    out[n++] = ents[i].ch;
-                    p += len - 1;
-                    done = true;
-                }
-            }
-            if (!done && p[1] == '#') {
-                char *stop = NULL;
-                long cp = p[2] == 'x' ? strtol(p + 3, &stop, 16) : strtol(p + 2, &stop, 10);
-
-                if (stop != NULL && *stop == ';' && cp > 0 && cp < 0x80) {
-                    out[n++] = (char)cp; /* keys we write are ASCII; others pass through */
-                    p = stop;
-                    done = true;
-                }
-            }
-        }
-        if (!done) {
+        if (used > 0) {
+            p += used - 1;
+        } else {
             out[n++] = *p;
         }
     }
@@ -250,7 +326,34 @@ static char *xml_next(const char **pos, const char *tag)
     return out;
 }
 
-/* "HTTP 403 SignatureDoesNotMatch: message" from an error reply. */
+/* The reason phrase for replies without an S3 error body (HEAD never has one). */
+static const char *reason_of(long status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 412:
+        return "Precondition Failed";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return NULL;
+    }
+}
+
+/* "HTTP 403 SignatureDoesNotMatch: message" from an error reply ("HTTP 403 Forbidden" without a
+ * body). The body's other fields (StringToSign, CanonicalRequest) are left out: long, and of no
+ * use to a DBA. */
 static void describe_http(const struct s3_response *r, char *out, size_t size)
 {
     const char *pos = r->body.len ? (const char *)r->body.data : "";
@@ -259,6 +362,9 @@ static void describe_http(const struct s3_response *r, char *out, size_t size)
 
     pos = r->body.len ? (const char *)r->body.data : "";
     message = xml_next(&pos, "Message");
+    if (code == NULL && reason_of(r->status) != NULL) {
+        code = xstrdup(reason_of(r->status));
+    }
     snprintf(out, size, "HTTP %ld%s%s%s%s", r->status, code ? " " : "", code ? code : "",
              message ? ": " : "", message ? message : "");
     free(code);
@@ -385,7 +491,7 @@ static void amz_date(char out[17])
 static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, struct s3_response *r,
                               CURLcode *curl_rc, struct pitr_err *err)
 {
-    struct sigv4_pair headers[S3_MAX_HEADERS + 5];
+    struct sigv4_pair headers[S3_MAX_HEADERS + 6];
     struct sigv4_key key = {s->access_key, s->secret_key, s->region, "s3"};
     struct sigv4_request sreq;
     struct buf path;
@@ -414,9 +520,13 @@ static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, stru
         headers[nh++] = (struct sigv4_pair){"x-amz-security-token", s->session_token};
     }
     if (req->sink != NULL && req->sink_offset > 0) {
-        /* resume a broken download where the sink stopped: it must never see a byte twice */
+        /* data-loss guard: resume a broken download where the sink stopped (it must never see a
+         * byte twice), and only from the same object (If-Match: a replaced object answers 412) */
         snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", req->sink_offset);
         headers[nh++] = (struct sigv4_pair){"range", range};
+        if (req->if_match[0] != '\0') {
+            headers[nh++] = (struct sigv4_pair){"if-match", req->if_match};
+        }
     }
     for (size_t i = 0; i < req->nheaders; i++) {
         headers[nh++] = req->headers[i];
@@ -511,9 +621,11 @@ static const char *verb_of(const char *method)
     return "put";
 }
 
-/* Runs req until it gets a final answer; on PITR_OK, r holds a 2xx response. HTTP errors map to:
- * 404 PITR_NOT_FOUND, 412 PITR_EXISTS, 403 PITR_CONFIG, other 4xx PITR_PROTOCOL, exhausted
- * retries PITR_NETWORK. */
+/* Runs req until it gets a final answer; on PITR_OK, r holds a 2xx response (data-loss guard: no
+ * operation reports success without one). Network errors, timeouts, 5xx (but 501) and 429 are
+ * retried with exponential backoff and full jitter, within max_attempts and max_retry_ms; other
+ * answers are final. HTTP errors map to: 404 PITR_NOT_FOUND, 412 PITR_EXISTS (a resumed GET:
+ * PITR_PROTOCOL), 403 PITR_CONFIG, other 4xx PITR_PROTOCOL, exhausted retries PITR_NETWORK. */
 static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
                                    struct s3_response *r, struct pitr_err *err)
 {
@@ -542,7 +654,11 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
             rc = err_copy(err, &r->sink_err); /* the consumer failed: not the network's fault */
             break;
         }
-        if (curl_rc == CURLE_OK && r->status >= 200 && r->status < 300) {
+        if (req->sink != NULL && req->sink_offset > 0 && req->if_match[0] == '\0') {
+            snprintf(req->if_match, sizeof(req->if_match), "%s", r->etag);
+        }
+        if (curl_rc == CURLE_OK && r->status >= 200 && r->status < 300 &&
+            !(req->error_in_body && r->body.len > 0 && strstr((char *)r->body.data, "<Error>"))) {
             break;
         }
         if (curl_rc != CURLE_OK) {
@@ -550,7 +666,9 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
             retry = retryable_curl(curl_rc);
         } else {
             describe_http(r, what, sizeof(what));
-            retry = retryable_status(r->status);
+            /* a 2xx here carried an <Error> body: S3's way of failing a completion late, which
+             * it documents as worth retrying */
+            retry = retryable_status(r->status) || (r->status >= 200 && r->status < 300);
         }
         if (!retry || attempt >= s->max_attempts || now_ms() - start >= s->max_retry_ms) {
             if (curl_rc != CURLE_OK) {
@@ -564,6 +682,9 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
                              (double)(now_ms() - start) / 1000.0);
             } else if (r->status == 404) {
                 rc = err_set(err, PITR_NOT_FOUND, "\"%s\" does not exist", name);
+            } else if (r->status == 412 && req->sink != NULL) {
+                rc = err_set(err, PITR_PROTOCOL,
+                             "could not get \"%s\": it was replaced while being downloaded", name);
             } else if (r->status == 412) {
                 rc = err_set(err, PITR_EXISTS, "\"%s\" already exists", name);
             } else if (r->status == 403) {
@@ -579,7 +700,7 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
         }
         log_warn("%s \"%s\" failed (%s), attempt %u of %u: retrying", verb_of(req->method), name,
                  what, attempt, s->max_attempts);
-        sleep_ms(jitter_ms(attempt));
+        pause_before_retry(s, start, attempt);
     }
     free(name);
     return rc;
@@ -842,8 +963,11 @@ static enum pitr_rc begin_multipart(struct s3_writer *w, struct pitr_err *err)
         pos = r.body.len ? (const char *)r.body.data : "";
         w->upload_id = xml_next(&pos, "UploadId");
         if (w->upload_id == NULL) {
+            char *name = display_name(w->s, w->key);
+
             rc = err_set(err, PITR_PROTOCOL,
-                         "CreateMultipartUpload for \"%s\" returned no UploadId", w->key);
+                         "could not put \"%s\": CreateMultipartUpload returned no UploadId", name);
+            free(name);
         }
     }
     response_fini(&r);
@@ -895,7 +1019,20 @@ static enum pitr_rc writer_write(struct filter *f, const uint8_t *data, size_t l
         enum pitr_rc rc;
 
         if (room == 0) {
-            /* a full part and more data: this object needs a multipart upload */
+            /* a full part and more data: this object needs a multipart upload. Parts go up one
+             * at a time while the caller produces the stream, so memory stays at one part;
+             * uploading several parts in parallel would be faster for large objects and is left
+             * for later. */
+            if (w->nparts + 1 >= S3_MAX_PARTS) {
+                char *name = display_name(w->s, w->key);
+
+                rc = err_set(err, PITR_CONFIG,
+                             "could not put \"%s\": larger than %d parts of %" PRIu64
+                             " bytes; raise the S3 part size",
+                             name, S3_MAX_PARTS, w->s->part_size);
+                free(name);
+                return rc;
+            }
             rc = w->upload_id ? PITR_OK : begin_multipart(w, err);
             if (rc == PITR_OK) {
                 rc = upload_part(w, err);
@@ -940,7 +1077,10 @@ static bool conditional_unsupported(const struct s3_response *r)
            (r->status == 400 && (strstr(body, "If-None-Match") || strstr(body, "NotImplemented")));
 }
 
-/* Sends the final request (PUT or Complete) with If-None-Match when wanted and supported. */
+/* Sends the final request (PUT or Complete) with If-None-Match when wanted and supported. A
+ * server that answers 501, or 400 naming the header, lacks conditional writes: from then on (for
+ * the rest of the process) the driver checks with HEAD before the final request instead, and
+ * says once that this leaves a race between concurrent writers. */
 static enum pitr_rc send_final(struct s3_writer *w, struct s3_request *req, struct s3_response *r,
                                struct pitr_err *err)
 {
@@ -954,6 +1094,8 @@ static enum pitr_rc send_final(struct s3_writer *w, struct s3_request *req, stru
         }
     }
     if (w->no_overwrite && !w->s->no_conditional_writes) {
+        /* data-loss guard: never overwrite. The server refuses atomically (412) if the key
+         * exists, so two archivers racing for the same WAL segment cannot both win. */
         req->headers[req->nheaders++] = (struct sigv4_pair){"if-none-match", "*"};
     }
     rc = s3_request_run(w->s, req, r, err);
@@ -987,6 +1129,7 @@ static enum pitr_rc put_single(struct s3_writer *w, struct pitr_err *err)
     response_init(&r);
     rc = send_final(w, &req, &r, err);
     if (rc == PITR_OK) {
+        /* data-loss guard: S3 checked Content-MD5 on arrival; the ETag confirms what it kept */
         rc = check_etag(w, r.etag, hex, err);
     }
     response_fini(&r);
@@ -1013,22 +1156,18 @@ static enum pitr_rc complete_multipart(struct s3_writer *w, struct pitr_err *err
     req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
     req.body = w->complete.data;
     req.body_len = w->complete.len;
+    /* data-loss guard: S3 may answer 200 and still fail the completion, with an <Error> body;
+     * s3_request_run treats that as a failure (and retries it) */
+    req.error_in_body = true;
     response_init(&r);
     rc = send_final(w, &req, &r, err);
     if (rc == PITR_OK) {
-        /* S3 may answer 200 and still fail the completion: the error is in the body */
         pos = r.body.len ? (const char *)r.body.data : "";
-        if (strstr(pos, "<Error>") != NULL) {
-            char what[600];
-
-            describe_http(&r, what, sizeof(what));
-            rc = err_set(err, PITR_NETWORK, "could not complete the upload of \"%s\": %s", w->key,
-                         what);
-        } else {
-            etag = xml_next(&pos, "ETag");
-        }
+        etag = xml_next(&pos, "ETag");
     }
     if (rc == PITR_OK) {
+        /* data-loss guard: the multipart ETag is MD5(part MD5s)-N; a different one means the
+         * server assembled something other than the parts we sent */
         md5_final(w->etag_md5, md5);
         str_hex_encode(md5, MD5_LEN, hex);
         snprintf(expect, sizeof(expect), "%s-%u", hex, w->nparts);
@@ -1127,6 +1266,8 @@ static const struct storage_ops s3_ops = {
     "s3", s3_stat, s3_read, s3_write_open, s3_list, s3_remove, s3_free,
 };
 
+static bool warned_verify_tls;
+
 struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
 {
     struct s3_storage *s;
@@ -1151,6 +1292,11 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
                 "required");
         return NULL;
     }
+    if (p->part_size != 0 && p->part_size < S3_MIN_PART_SIZE) {
+        err_set(err, PITR_CONFIG, "invalid S3 part size %" PRIu64 ": S3 requires at least %d bytes",
+                p->part_size, S3_MIN_PART_SIZE);
+        return NULL;
+    }
     if (curl_load(err) != PITR_OK) {
         return NULL;
     }
@@ -1171,7 +1317,7 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
     s->prefix = xstrdup(p->prefix ? p->prefix : "");
     s->virtual_host = p->virtual_host;
     s->verify_tls = p->verify_tls;
-    s->ca_file = p->ca_file ? xstrdup(p->ca_file) : NULL;
+    s->ca_file = p->ca_file && p->ca_file[0] ? xstrdup(p->ca_file) : NULL; /* "": the system's */
     s->region = xstrdup(p->region ? p->region : "us-east-1");
     s->access_key = xstrdup(p->access_key);
     s->secret_key = xstrdup(p->secret_key);
@@ -1187,7 +1333,8 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
         err_set(err, PITR_INTERNAL, "could not create a libcurl handle");
         return NULL;
     }
-    if (!s->verify_tls) {
+    if (!s->verify_tls && !warned_verify_tls) {
+        warned_verify_tls = true; /* once per process, not per repository opened */
         log_warn("s3_verify_tls is off: the S3 server's certificate is not checked");
     }
     return &s->base;

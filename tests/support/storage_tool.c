@@ -1,6 +1,9 @@
 /* pitr-storage-tool: a test-only command line over the storage API, so integration tests can
- * drive a driver directly (put/get/stat/list/rm). S3 settings come from PITR_S3_* and AWS_*
- * environment variables. Exit: 0 ok, 2 not found, 3 exists, 1 anything else. */
+ * drive a driver directly (put/get/stat/list/rm). URL is a directory or s3://bucket[/prefix]; S3
+ * settings come from the environment (PITR_S3_ENDPOINT, PITR_S3_REGION, PITR_S3_CA_FILE,
+ * PITR_S3_URI_STYLE=path|virtual, PITR_S3_PART_SIZE, PITR_S3_MAX_ATTEMPTS, PITR_S3_RETRY_MAX_MS,
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), not from the config module.
+ * Exit: 0 ok, 2 not found, 3 exists, 1 anything else. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/strutil.h"
 #include "storage/storage.h"
 
 static const char *env(const char *name, const char *fallback)
@@ -18,12 +22,24 @@ static const char *env(const char *name, const char *fallback)
     return v != NULL && v[0] != '\0' ? v : fallback;
 }
 
+/* A number from the environment, or fallback when unset; false (with err) when malformed. */
+static bool env_number(const char *name, uint64_t fallback, uint64_t *out, struct pitr_err *err)
+{
+    const char *v = env(name, NULL);
+
+    *out = fallback;
+    return v == NULL || str_parse_size(v, name, out, err) == PITR_OK;
+}
+
 static struct storage *open_url(const char *url, struct pitr_err *err)
 {
     struct s3_params p;
     char bucket[256];
     const char *spec;
     const char *slash;
+    uint64_t part_size;
+    uint64_t attempts;
+    uint64_t retry_ms;
 
     if (strncmp(url, "s3://", 5) != 0) {
         return posix_storage_new(url, err);
@@ -38,13 +54,23 @@ static struct storage *open_url(const char *url, struct pitr_err *err)
     p.region = env("PITR_S3_REGION", "us-east-1");
     p.virtual_host = strcmp(env("PITR_S3_URI_STYLE", "path"), "virtual") == 0;
     p.verify_tls = true;
-    p.ca_file = getenv("PITR_S3_CA_FILE");
+    p.ca_file = env("PITR_S3_CA_FILE", NULL);
     p.access_key = getenv("AWS_ACCESS_KEY_ID");
     p.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
-    p.session_token = getenv("AWS_SESSION_TOKEN");
-    p.part_size = strtoull(env("PITR_S3_PART_SIZE", "8388608"), NULL, 10);
-    p.max_attempts = (unsigned)strtoul(env("PITR_S3_MAX_ATTEMPTS", "3"), NULL, 10);
-    p.max_retry_ms = (unsigned)strtoul(env("PITR_S3_RETRY_MAX_MS", "10000"), NULL, 10);
+    p.session_token = env("AWS_SESSION_TOKEN", NULL);
+    if (!env_number("PITR_S3_PART_SIZE", 8u * 1024 * 1024, &part_size, err) ||
+        !env_number("PITR_S3_MAX_ATTEMPTS", 3, &attempts, err) ||
+        !env_number("PITR_S3_RETRY_MAX_MS", 10000, &retry_ms, err)) {
+        return NULL;
+    }
+    if (attempts < 1 || attempts > 100 || retry_ms > 3600 * 1000) {
+        err_set(err, PITR_CONFIG,
+                "PITR_S3_MAX_ATTEMPTS (1-100) or PITR_S3_RETRY_MAX_MS is out of range");
+        return NULL;
+    }
+    p.part_size = part_size;
+    p.max_attempts = (unsigned)attempts;
+    p.max_retry_ms = (unsigned)retry_ms;
     p.connect_timeout_ms = 2000;
     p.low_speed_time_s = 10;
     return s3_storage_new(&p, err);
