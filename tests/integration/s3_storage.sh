@@ -64,10 +64,32 @@ expect_status "a missing key is not found (2)" 2 tool get "no such key" "$WORK/x
 check "remove, then not found" bash -c "'$TOOL' '$URL' rm fresh && ! '$TOOL' '$URL' stat fresh 2>/dev/null"
 check "removing a missing key succeeds" tool rm "never existed"
 
+# --- keys with XML's special characters come back intact from a listing (entity decoding) -------
+for key in 'x/a&b' 'x/l<t' 'x/g>t' 'x/q"uote' "x/ap'os"; do
+    tool put "$key" "$WORK/new"
+done
+tool list x --recursive | cut -f1 | sort >"$WORK/xml.list"
+printf '%s\n' 'x/a&b' "x/ap'os" 'x/g>t' 'x/l<t' 'x/q"uote' | sort >"$WORK/xml.want"
+check "keys with & < > \" ' are listed exactly as written" cmp -s "$WORK/xml.want" "$WORK/xml.list"
+
+# --- virtual-hosted addressing: https://BUCKET.localhost:PORT (curl resolves *.localhost itself) --
+VHOST_ENDPOINT=${PITR_S3_ENDPOINT/127.0.0.1/localhost}
+vtool() { env PITR_S3_ENDPOINT="$VHOST_ENDPOINT" PITR_S3_URI_STYLE=virtual "$TOOL" "$URL" "$@"; }
+check "a virtual-hosted put of an awkward key succeeds" vtool put "virtual/a b+c=d&e" "$WORK/small"
+tool get "virtual/a b+c=d&e" "$WORK/virtual.out"
+check "and lands in the same bucket (read back path-style)" cmp -s "$WORK/small" "$WORK/virtual.out"
+vtool list virtual >"$WORK/virtual.list"
+check "a virtual-hosted listing sees it" grep -qxF "$(printf 'virtual/a b+c=d&e\t300000')" "$WORK/virtual.list"
+expect_status "a virtual-hosted request with a wrong secret is rejected" 1 \
+    env AWS_SECRET_ACCESS_KEY=not-the-secret-ZZZ PITR_S3_ENDPOINT="$VHOST_ENDPOINT" \
+    PITR_S3_URI_STYLE=virtual "$TOOL" "$URL" stat plain
+expect_in_err "with the hint on credentials" "403.*check the access key, secret and region"
+
 # --- failures ---------------------------------------------------------------------------------
 expect_status "a wrong secret key is rejected by the server" 1 \
     env AWS_SECRET_ACCESS_KEY=not-the-secret-ZZZ "$TOOL" "$URL" get plain "$WORK/x"
-expect_in_err "as a signature mismatch" "403 SignatureDoesNotMatch"
+expect_in_err "as a signature mismatch naming the object" \
+    "could not get \"s3://$PITR_S3_BUCKET/pitr repo/p\\+q=r/plain\": HTTP 403 SignatureDoesNotMatch"
 check "without printing the secret" bash -c "! grep -q not-the-secret-ZZZ '$WORK/last.err'"
 expect_status "an unknown access key is rejected" 1 \
     env AWS_ACCESS_KEY_ID=AKIAUNKNOWN0000000000 "$TOOL" "$URL" get plain "$WORK/x"
@@ -107,5 +129,9 @@ nc_tool put norange "$WORK/small"
 expect_status "a server that ignores Range on the resume makes the download fail" 1 \
     nc_tool get norange "$WORK/norange.out"
 expect_in_err "saying so, instead of appending the object twice" "ignored the Range header"
+nc_tool put replaced "$WORK/small"
+expect_status "a download whose object is replaced before the resume fails" 1 \
+    nc_tool get replaced "$WORK/replaced.out"
+expect_in_err "instead of splicing two versions (If-Match)" "replaced while being downloaded"
 
 finish

@@ -1,8 +1,10 @@
 """A minimal S3 stand-in for one test: it stores objects in memory, answers HEAD/GET/PUT, and
 refuses If-None-Match with 501 NotImplemented, as S3-compatible stores without conditional
 writes do. Keys containing "flaky" lose their connection halfway through the first download and
-honour Range afterwards; keys containing "norange" do the same but then ignore Range. It checks
-no signatures (moto does that in the other tests). Prints its port."""
+honour Range (and If-Match) afterwards; keys containing "norange" do the same but then ignore
+Range; keys containing "replaced" are overwritten while their first download is cut off, so the
+resume's If-Match fails. It checks no signatures (moto does that in the other tests). Prints its
+port."""
 import hashlib
 import http.server
 import sys
@@ -10,6 +12,10 @@ import threading
 
 objects = {}
 dropped = set()
+
+
+def etag(body):
+    return '"%s"' % hashlib.md5(body).hexdigest()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -26,26 +32,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         if self.path in objects:
-            self._reply(200, b"", {"ETag": '"%s"' % hashlib.md5(objects[self.path]).hexdigest(),
+            self._reply(200, b"", {"ETag": etag(objects[self.path]),
                                    "Content-Length": str(len(objects[self.path]))})
         else:
             self._reply(404)
 
     def do_GET(self):
         body = objects.get(self.path)
-        if body is not None and ("flaky" in self.path or "norange" in self.path):
+        if body is not None and any(k in self.path for k in ("flaky", "norange", "replaced")):
             if self.path not in dropped:
                 dropped.add(self.path)
                 self.send_response(200)
+                self.send_header("ETag", etag(body))
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if "replaced" in self.path:
+                    objects[self.path] = body + b"new version"
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(2)  # the transfer breaks mid-body
                 return
+            if self.headers.get("If-Match") not in (None, etag(body)):
+                self._reply(412, b"<Error><Code>PreconditionFailed</Code></Error>")
+                return
             rng = self.headers.get("Range", "")
-            if rng.startswith("bytes=") and "flaky" in self.path:
+            if rng.startswith("bytes=") and "norange" not in self.path:
                 start = int(rng[6:].split("-")[0])
                 self._reply(206, body[start:], {"Content-Range": "bytes %d-%d/%d"
                                                 % (start, len(body) - 1, len(body))})
@@ -62,7 +74,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              b"implies functionality that is not implemented</Message></Error>")
             return
         objects[self.path] = body
-        self._reply(200, b"", {"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
+        self._reply(200, b"", {"ETag": etag(body)})
 
     def log_message(self, *args):
         pass

@@ -28,14 +28,17 @@ fi
 [ "$cmd" = start ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 command -v moto_server >/dev/null || { echo "moto_server is not installed" >&2; exit 77; }
 mkdir -p "$dir"
-trap 'stop' ERR
+started=0
+trap '[ "$started" = 1 ] || stop' EXIT # a failed start leaves no server behind
 
-# A CA and a server certificate for 127.0.0.1 and localhost.
+# A CA and a server certificate for 127.0.0.1 and localhost, and for the bucket under localhost:
+# curl resolves every *.localhost name to the loopback address itself, so virtual-hosted
+# addressing (https://pitr-test-bucket.localhost:PORT) can be tested without DNS.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pitr test CA" \
     -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1
 openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
     -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$dir/ext.cnf"
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:pitr-test-bucket.localhost\nbasicConstraints=CA:FALSE\n' >"$dir/ext.cnf"
 openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
     -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.pem" >/dev/null 2>&1
 
@@ -66,10 +69,11 @@ INITIAL_NO_AUTH_ACTION_COUNT=3 nohup python3 "$here/moto_raw_uri.py" -H 127.0.0.
     "${tls_args[@]}" >"$dir/moto.log" 2>&1 &
 echo $! >"$dir/moto.pid"
 endpoint="https://127.0.0.1:$port"
-for _ in $(seq 150); do
+for _ in $(seq 150); do # at most 15 s
     if curl -s --cacert "$dir/ca.pem" -o /dev/null "$endpoint/moto-api/" 2>/dev/null; then
         break
     fi
+    kill -0 "$(cat "$dir/moto.pid")" 2>/dev/null || break # it died: do not wait for nothing
     sleep 0.1
 done
 curl -s --cacert "$dir/ca.pem" -o /dev/null "$endpoint/moto-api/" ||
@@ -82,4 +86,5 @@ creds=$(python3 "$here/s3server.py" "$endpoint" "$dir/ca.pem" pitr-test-bucket)
     echo "PITR_S3_CA_FILE=$dir/ca.pem"
     echo "$creds" | sed 's/^/export /'
 } >"$dir/env"
+started=1
 echo "moto S3 server on $endpoint"
