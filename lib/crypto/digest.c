@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/xalloc.h"
+
 static void must(int ok, const char *what)
 {
     if (!ok) {
@@ -19,6 +21,7 @@ void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t
 {
     unsigned int n = 0;
 
+    /* OpenSSL's HMAC() reads key and data before writing out, so out may alias key */
     must(HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) != NULL && n == HMAC_SHA256_LEN,
          "HMAC-SHA256");
 }
@@ -29,9 +32,8 @@ struct md5 {
 
 struct md5 *md5_new(void)
 {
-    struct md5 *m = malloc(sizeof(*m));
+    struct md5 *m = xmalloc(sizeof(*m));
 
-    must(m != NULL, "MD5 allocation");
     m->ctx = EVP_MD_CTX_new();
     must(m->ctx != NULL && EVP_DigestInit_ex(m->ctx, EVP_md5(), NULL), "MD5 init");
     return m;
