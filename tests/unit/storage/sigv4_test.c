@@ -204,7 +204,8 @@ START_TEST(test_sigv4_sign_suite)
     }
     sha256_buffer((const uint8_t *)r.body, strlen(r.body), digest);
     str_hex_encode(digest, SHA256_LEN, payload);
-    req = (struct sigv4_request){r.method, r.path, r.query, r.nquery, r.headers, r.nheaders, payload};
+    req =
+        (struct sigv4_request){r.method, r.path, r.query, r.nquery, r.headers, r.nheaders, payload};
     buf_init(&creq, TEXT_MAX);
     buf_init(&sts, TEXT_MAX);
     buf_init(&authz, TEXT_MAX);
@@ -213,11 +214,10 @@ START_TEST(test_sigv4_sign_suite)
     ck_assert_msg(strcmp((char *)creq.data, want_creq) == 0,
                   "%s: canonical request\n got:\n%s\nwant:\n%s", c->name, (char *)creq.data,
                   want_creq);
-    ck_assert_msg(strcmp((char *)sts.data, want_sts) == 0, "%s: string to sign\n got:\n%s\nwant:\n%s",
-                  c->name, (char *)sts.data, want_sts);
+    ck_assert_msg(strcmp((char *)sts.data, want_sts) == 0,
+                  "%s: string to sign\n got:\n%s\nwant:\n%s", c->name, (char *)sts.data, want_sts);
     ck_assert_msg(strcmp((char *)authz.data, want_authz) == 0,
-                  "%s: authorization\n got: %s\nwant: %s", c->name, (char *)authz.data,
-                  want_authz);
+                  "%s: authorization\n got: %s\nwant: %s", c->name, (char *)authz.data, want_authz);
     buf_fini(&creq);
     buf_fini(&sts);
     buf_fini(&authz);
@@ -280,13 +280,21 @@ struct s3_case {
 };
 
 static const struct s3_case s3_cases[] = {
-    {"plain key", "/bucket/repo/wal/000000010000000000000001", {{0}}, 0,
-     "/bucket/repo/wal/000000010000000000000001", ""},
+    {"plain key",
+     "/bucket/repo/wal/000000010000000000000001",
+     {{0}},
+     0,
+     "/bucket/repo/wal/000000010000000000000001",
+     ""},
     {"space", "/bucket/pitr test/a b", {{0}}, 0, "/bucket/pitr%20test/a%20b", ""},
     {"plus and equals", "/bucket/a+b=c", {{0}}, 0, "/bucket/a%2Bb%3Dc", ""},
     {"tilde and unreserved", "/bucket/t~-._x", {{0}}, 0, "/bucket/t~-._x", ""},
-    {"ampersand and others", "/bucket/a&b;c,d:e@f$g'h(i)*!", {{0}}, 0,
-     "/bucket/a%26b%3Bc%2Cd%3Ae%40f%24g%27h%28i%29%2A%21", ""},
+    {"ampersand and others",
+     "/bucket/a&b;c,d:e@f$g'h(i)*!",
+     {{0}},
+     0,
+     "/bucket/a%26b%3Bc%2Cd%3Ae%40f%24g%27h%28i%29%2A%21",
+     ""},
     {"unicode", "/bucket/caf\xc3\xa9/\xe1\x88\xb4", {{0}}, 0, "/bucket/caf%C3%A9/%E1%88%B4", ""},
     {"percent sign is data", "/bucket/100%", {{0}}, 0, "/bucket/100%25", ""},
     {"list first page",
@@ -318,7 +326,8 @@ START_TEST(test_sigv4_sign_s3_canonical_forms)
     const struct s3_case *c = &s3_cases[_i];
     static const struct sigv4_pair headers[] = {{"host", "h"}, {"x-amz-date", "20260101T000000Z"}};
     static const struct sigv4_key key = {"AK", "SK", "us-east-1", "s3"};
-    struct sigv4_request req = {"GET", c->path, c->query, c->nquery, headers, 2, "UNSIGNED-PAYLOAD"};
+    struct sigv4_request req = {"GET",   c->path, c->query,          c->nquery,
+                                headers, 2,       "UNSIGNED-PAYLOAD"};
     struct buf canon;
     char *want = xasprintf("GET\n%s\n%s\nhost:h\nx-amz-date:20260101T000000Z\n\nhost;x-amz-date\n"
                            "UNSIGNED-PAYLOAD",
