@@ -227,7 +227,8 @@ static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
 static enum pitr_rc upload(struct push *p, struct object_summary *sum, struct pitr_err *err)
 {
     /* hashing on the second core pays for itself above a megabyte (every WAL segment) */
-    struct object_opts opts = {OBJECT_COMPRESS_LZ4, 0, p->key, p->size >= 1024 * 1024};
+    struct object_opts opts = {OBJECT_COMPRESS_LZ4,    0,     p->key,
+                               p->size >= 1024 * 1024, false, false};
     struct write_opts wopts = {true, p->size};
     struct object_writer *w = NULL;
     struct filter *sink = NULL;

@@ -44,6 +44,9 @@ static const struct key_def keys[] = {
     {"s3_connect_timeout", KEY_UINT, FIELD(s3_connect_timeout), "10"},
     {"s3_low_speed_time", KEY_UINT, FIELD(s3_low_speed_time), "30"},
     {"fetch_max_attempts", KEY_UINT, FIELD(fetch_max_attempts), "3"},
+    {"pg_conninfo", KEY_STRING, FIELD(pg_conninfo), NULL},
+    {"backup_compress_on", KEY_STRING, FIELD(backup_compress_on), "auto"},
+    {"backup_wal_timeout", KEY_UINT, FIELD(backup_wal_timeout), "600"},
     {"log_level", KEY_LOG_LEVEL, FIELD(log_level), "info"},
 };
 
@@ -258,14 +261,25 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
         return err_set(err, PITR_CONFIG,
                        "no repository configured: set \"repo\" in %s or PITR_REPO", where);
     }
-    if (object_compression_parse(cfg->compression, &comp, &level, err) != PITR_OK) {
-        return err_prefix(err, "%s", where);
-    }
     if (cfg->s3_uri_style != NULL && strcmp(cfg->s3_uri_style, "path") != 0 &&
         strcmp(cfg->s3_uri_style, "virtual") != 0) {
         return err_set(err, PITR_CONFIG,
                        "%s: invalid s3_uri_style \"%s\": expected path or virtual", where,
                        cfg->s3_uri_style);
+    }
+    if (cfg->compression == NULL || cfg->backup_compress_on == NULL) {
+        return err_set(err, PITR_CONFIG, "%s: compression and backup_compress_on must not be empty",
+                       where);
+    }
+    if (strcmp(cfg->backup_compress_on, "auto") != 0 &&
+        strcmp(cfg->backup_compress_on, "server") != 0 &&
+        strcmp(cfg->backup_compress_on, "client") != 0) {
+        return err_set(err, PITR_CONFIG,
+                       "%s: invalid backup_compress_on \"%s\": expected auto, server or client",
+                       where, cfg->backup_compress_on);
+    }
+    if (object_compression_parse(cfg->compression, &comp, &level, err) != PITR_OK) {
+        return err_prefix(err, "%s", where);
     }
     if (cfg->s3_part_size < 5u * 1024 * 1024 || cfg->s3_part_size > 5ull * 1024 * 1024 * 1024) {
         return err_set(err, PITR_CONFIG, "%s: s3_part_size must be between 5MB and 5GB", where);

@@ -31,6 +31,9 @@ struct config {
     uint64_t s3_connect_timeout; /* seconds */
     uint64_t s3_low_speed_time;  /* seconds */
     uint64_t fetch_max_attempts; /* pitr-fetch attempts on errors other than "not found" */
+    char *pg_conninfo;           /* libpq conninfo for pitr-basebackup; may hold a password */
+    char *backup_compress_on;    /* "auto", "server" or "client" */
+    uint64_t backup_wal_timeout; /* seconds pitr-basebackup waits for its WAL to be archived */
     enum log_level log_level;
 };
 

@@ -149,13 +149,56 @@ static struct filter *compressor_new(const struct object_opts *opts)
     return NULL;
 }
 
+static struct filter *decompressor_new(enum object_compression c, const char *name)
+{
+    switch (c) {
+    case OBJECT_COMPRESS_LZ4:
+        return lz4_decompress_filter_new(name);
+    case OBJECT_COMPRESS_ZSTD:
+        return zstd_decompress_filter_new(name);
+    case OBJECT_COMPRESS_NONE:
+        break;
+    }
+    return NULL;
+}
+
+enum { ASYNC_CHUNK = 256 * 1024, ASYNC_DEPTH = 8 };
+
+/* The stages that see the content: hash and count it, then compress it, or for precompressed
+ * input pass the frame on while a side branch decompresses, hashes and counts it. */
+static void add_content_stages(struct object_writer *w, const struct object_opts *opts)
+{
+    struct filter *comp;
+    struct pipeline *side;
+    struct filter *decomp;
+
+    w->sha = opts->parallel ? sha256_filter_new_parallel() : sha256_filter_new();
+    w->raw_size = size_filter_new();
+    decomp = opts->precompressed ? decompressor_new(opts->compression, "compressed input") : NULL;
+    if (decomp == NULL) {
+        pipeline_add(w->pipeline, w->sha);
+        pipeline_add(w->pipeline, w->raw_size);
+        comp = compressor_new(opts);
+        if (comp != NULL) {
+            pipeline_add(w->pipeline, comp);
+        }
+        return;
+    }
+    /* the side branch: a damaged frame fails the write, as the reader would later */
+    side = pipeline_new(discard_sink_new());
+    pipeline_add(side, async_filter_new(ASYNC_CHUNK, ASYNC_DEPTH));
+    pipeline_add(side, decomp);
+    pipeline_add(side, w->sha);
+    pipeline_add(side, w->raw_size);
+    pipeline_add(w->pipeline, tee_filter_new(side));
+}
+
 struct object_writer *object_writer_new(struct filter *sink, const struct object_opts *opts,
                                         struct pitr_err *err)
 {
     struct object_writer *w = xcalloc(1, sizeof(*w));
     struct header_stage *h = xcalloc(1, sizeof(*h));
     struct trailer_stage *t = xcalloc(1, sizeof(*t));
-    struct filter *comp = compressor_new(opts);
 
     filter_init(&h->base, &header_ops);
     filter_init(&t->base, &trailer_ops);
@@ -164,16 +207,13 @@ struct object_writer *object_writer_new(struct filter *sink, const struct object
     h->header[5] = (uint8_t)opts->compression;
     h->header[6] = opts->key ? ENCRYPT_AES_256_GCM : ENCRYPT_NONE;
     w->pipeline = pipeline_new(sink);
-    w->sha = opts->parallel ? sha256_filter_new_parallel() : sha256_filter_new();
-    w->raw_size = size_filter_new();
     w->stored_size = size_filter_new();
+    if (opts->background) {
+        pipeline_add(w->pipeline, async_filter_new(ASYNC_CHUNK, ASYNC_DEPTH));
+    }
+    add_content_stages(w, opts);
     t->sha = w->sha;
     t->size = w->raw_size;
-    pipeline_add(w->pipeline, w->sha);
-    pipeline_add(w->pipeline, w->raw_size);
-    if (comp != NULL) {
-        pipeline_add(w->pipeline, comp);
-    }
     pipeline_add(w->pipeline, &t->base);
     if (opts->key != NULL) {
         uint8_t object_key[KEY_LEN];

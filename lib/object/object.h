@@ -32,6 +32,11 @@ struct object_opts {
     int level;             /* 0: the codec's default */
     const struct key *key; /* NULL: not encrypted; borrowed for the writer's life */
     bool parallel;         /* hash on a second thread: for large objects */
+    /* The input is already one complete frame of `compression` (the server compressed it): it
+     * is stored as it comes, and decompressed on a worker thread only to hash the content. */
+    bool precompressed;
+    /* Run the writer's stages on a worker thread, so the caller can produce meanwhile. */
+    bool background;
 };
 
 struct object_summary {

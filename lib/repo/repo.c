@@ -189,21 +189,60 @@ static enum pitr_rc info_entry(void *arg, const char *key, const char *value, in
     return PITR_OK;
 }
 
+enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struct buf *out,
+                           struct pitr_err *err)
+{
+    struct buf text;
+    struct filter *sink;
+    struct filter *reader;
+    enum pitr_rc rc;
+
+    buf_init(&text, max);
+    sink = buf_sink_new(&text);
+    reader = object_reader_new(sink, NULL, key);
+    rc = storage_read(s, key, reader, err);
+    filter_free(reader);
+    filter_free(sink);
+    if (rc != PITR_OK) {
+        buf_fini(&text);
+        return rc;
+    }
+    *out = text;
+    return PITR_OK;
+}
+
+enum pitr_rc repo_put_text(struct storage *s, const char *key, const char *text, bool create_only,
+                           struct pitr_err *err)
+{
+    struct write_opts wopts = {create_only, 0};
+    struct object_opts opts = {OBJECT_COMPRESS_NONE, 0, NULL, false, false, false};
+    struct object_writer *w = NULL;
+    struct filter *sink = NULL;
+    enum pitr_rc rc = storage_write_open(s, key, &wopts, &sink, err);
+
+    if (rc == PITR_OK) {
+        w = object_writer_new(sink, &opts, err);
+        sink = NULL;
+        rc = w == NULL ? err->rc : object_writer_write(w, (const uint8_t *)text, strlen(text), err);
+    }
+    if (rc == PITR_OK) {
+        rc = object_writer_finish(w, NULL, err);
+    }
+    object_writer_free(w);
+    filter_free(sink);
+    return rc;
+}
+
 enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cluster_info *out,
                                struct pitr_err *err)
 {
     char *key = info_key(cluster);
-    struct buf text;
-    struct filter *sink;
-    struct filter *reader;
+    struct buf text = {0};
     struct info_ctx ctx;
     enum pitr_rc rc;
 
     memset(&ctx, 0, sizeof(ctx));
-    buf_init(&text, CLUSTER_INFO_MAX);
-    sink = buf_sink_new(&text);
-    reader = object_reader_new(sink, NULL, key);
-    rc = storage_read(s, key, reader, err);
+    rc = repo_get_text(s, key, CLUSTER_INFO_MAX, &text, err);
     if (rc == PITR_OK) {
         rc = config_parse_text(text.len ? (const char *)text.data : "", key, info_entry, &ctx, err);
         if (rc != PITR_OK) {
@@ -215,8 +254,6 @@ enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cl
     if (rc == PITR_OK) {
         *out = ctx.info;
     }
-    filter_free(reader);
-    filter_free(sink);
     buf_fini(&text);
     free(key);
     return rc;
@@ -225,10 +262,6 @@ enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cl
 static enum pitr_rc cluster_write(struct storage *s, const char *key,
                                   const struct cluster_info *mine, struct pitr_err *err)
 {
-    static const struct write_opts create_only = {true, 0};
-    struct object_opts opts = {OBJECT_COMPRESS_NONE, 0, NULL, false};
-    struct object_writer *w = NULL;
-    struct filter *sink = NULL;
     struct buf text;
     char created[32];
     time_t now = time(NULL);
@@ -245,18 +278,9 @@ static enum pitr_rc cluster_write(struct storage *s, const char *key,
                    "encryption_key_id = %s\ncreated = '%s'\n",
                    mine->sysid, mine->pg_version, mine->key_id[0] ? mine->key_id : "none", created);
     if (rc == PITR_OK) {
-        rc = storage_write_open(s, key, &create_only, &sink, err);
+        /* create-only: a concurrent first archiver's record is never replaced */
+        rc = repo_put_text(s, key, (const char *)text.data, true, err);
     }
-    if (rc == PITR_OK) {
-        w = object_writer_new(sink, &opts, err);
-        sink = NULL;
-        rc = w == NULL ? err->rc : object_writer_write(w, text.data, text.len, err);
-    }
-    if (rc == PITR_OK) {
-        rc = object_writer_finish(w, NULL, err);
-    }
-    object_writer_free(w);
-    filter_free(sink);
     buf_fini(&text);
     return rc;
 }

@@ -7,8 +7,11 @@
 #ifndef PITR_REPO_REPO_H
 #define PITR_REPO_REPO_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "config/config.h"
 #include "pg/control.h"
@@ -48,6 +51,15 @@ enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cl
 enum pitr_rc repo_cluster_bind(struct storage *s, const char *cluster,
                                const struct cluster_info *mine,
                                struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Reads a small object (at most max content bytes) written by repo_put_text into *out, which the
+ * caller releases with buf_fini. PITR_NOT_FOUND when missing, PITR_CORRUPT when damaged. */
+enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struct buf *out,
+                           struct pitr_err *err) PITR_MUST_CHECK;
+/* Stores text as one object in the object format (uncompressed, unencrypted: metadata must be
+ * readable without the key), refusing to replace an existing one when create_only. */
+enum pitr_rc repo_put_text(struct storage *s, const char *key, const char *text, bool create_only,
+                           struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Fills the hex key id of key (NULL: "") into out[17]. */
 void repo_key_id_hex(const struct key *key, char out[17]);

@@ -36,6 +36,14 @@ uint64_t size_filter_bytes(const struct filter *f);
 /* A pipeline owns a chain of stages that ends in a sink. */
 struct pipeline;
 
+/* A stage that hands what is written to a worker thread, which runs the stages after it, so the
+ * caller can produce the next bytes meanwhile. Data is copied into `depth` (>= 3) buffers of
+ * `chunk` bytes: the memory bound. Falls back to running inline if no thread can be started. */
+struct filter *async_filter_new(size_t chunk, unsigned depth);
+/* A stage that writes everything to side (ownership taken; finished before the stages after
+ * the tee) as well as passing it on: for a second view of the same bytes. */
+struct filter *tee_filter_new(struct pipeline *side);
+
 /* Takes ownership of sink. */
 struct pipeline *pipeline_new(struct filter *sink);
 /* Appends a stage just before the sink (so stages are added in data-flow order); takes

@@ -46,7 +46,8 @@ static struct key *key_a(void)
 static void encode(const struct combo *c, const struct key *k, const uint8_t *data, size_t len,
                    size_t chunk, struct buf *out, struct object_summary *sum)
 {
-    struct object_opts opts = {c->comp, c->level, c->encrypted ? k : NULL, c->parallel};
+    struct object_opts opts = {c->comp,     c->level, c->encrypted ? k : NULL,
+                               c->parallel, false,    false};
     struct pitr_err err;
     struct object_writer *w = object_writer_new(buf_sink_new(out), &opts, &err);
 
