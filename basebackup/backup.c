@@ -480,6 +480,7 @@ static enum pitr_rc stream_backup(struct job *j, struct pitr_err *err)
                         : j->compression == OBJECT_COMPRESS_LZ4 ? REPL_COMPRESS_LZ4
                                                                 : REPL_COMPRESS_ZSTD;
     ropts.compression_level = j->level;
+    ropts.max_rate_kb = j->opts->max_rate_kb;
     log_info("backup %s: %s checkpoint, %s compression on the %s%s", j->rec.id,
              j->opts->fast_checkpoint ? "fast" : "spread", j->rec.compression, j->rec.compressed_by,
              j->key ? ", encrypted" : "");

@@ -12,8 +12,9 @@ struct backup_options {
     const char *type;  /* daily, weekly, monthly, manual, pre-migration */
     const char *label; /* NULL: "pitr <type> backup" */
     bool fast_checkpoint;
-    bool progress; /* a progress line on stderr */
-    bool quiet;    /* nothing on stdout on success */
+    unsigned max_rate_kb; /* limit on the server's reading, kB/s; 0: none */
+    bool progress;        /* a progress line on stderr */
+    bool quiet;           /* nothing on stdout on success */
 };
 
 /* Takes a base backup as cfg and opts say. On success the backup is complete (its record

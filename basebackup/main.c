@@ -22,6 +22,7 @@ static const char usage[] =
     "  --type TYPE           daily, weekly, monthly, manual or pre-migration (default manual)\n"
     "  --label TEXT          a label recorded with the backup\n"
     "  --checkpoint MODE     fast or spread (default fast)\n"
+    "  --max-rate RATE       limit the server's reading to RATE per second (e.g. 50MB; 32kB-1GB)\n"
     "  --progress            show progress on stderr (the default on a terminal)\n"
     "  --quiet               print nothing on success (for cron)\n"
     "  --cleanup             remove interrupted backups instead of taking one\n"
@@ -43,23 +44,19 @@ struct args {
 static int parse_args(int argc, char **argv, struct args *a)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"type", required_argument, NULL, 't'},
-        {"label", required_argument, NULL, 'l'},
-        {"checkpoint", required_argument, NULL, 'k'},
-        {"progress", no_argument, NULL, 'P'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"cleanup", no_argument, NULL, 'C'},
-        {"cleanup-age", required_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},   {"type", required_argument, NULL, 't'},
+        {"label", required_argument, NULL, 'l'},    {"checkpoint", required_argument, NULL, 'k'},
+        {"progress", no_argument, NULL, 'P'},       {"quiet", no_argument, NULL, 'q'},
+        {"cleanup", no_argument, NULL, 'C'},        {"cleanup-age", required_argument, NULL, 'A'},
+        {"max-rate", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
     };
     struct pitr_err err;
+    uint64_t rate = 0;
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:t:l:k:PqCA:hV", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:t:l:k:r:PqCA:hV", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->config_path = optarg;
@@ -76,6 +73,15 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return 1;
             }
             a->opts.fast_checkpoint = strcmp(optarg, "fast") == 0;
+            break;
+        case 'r':
+            if (str_parse_size(optarg, "--max-rate", &rate, &err) != PITR_OK || rate < 32 * 1024 ||
+                rate > 1024ull * 1024 * 1024) {
+                fprintf(stderr, "pitr-basebackup: invalid --max-rate \"%s\": use 32kB to 1GB\n",
+                        optarg);
+                return 1;
+            }
+            a->opts.max_rate_kb = (unsigned)(rate / 1024);
             break;
         case 'P':
             a->opts.progress = true;

@@ -269,18 +269,28 @@ enum pitr_rc repl_base_backup_command(int server_version, const struct repl_back
     if (rc != PITR_OK) {
         return rc;
     }
+    if (opts->max_rate_kb != 0 && (opts->max_rate_kb < 32 || opts->max_rate_kb > 1048576)) {
+        return err_set(err, PITR_CONFIG, "the maximum rate must be between 32 kB/s and 1 GB/s");
+    }
     if (!modern) {
         /* 13 and 14: NOWAIT because pitr waits for the WAL in its own repository, with a
          * timeout, instead of the server waiting for archive_command without one */
-        return buf_printf(out, err,
-                          " PROGRESS%s NOWAIT MANIFEST 'yes' MANIFEST_CHECKSUMS 'SHA256' "
-                          "TABLESPACE_MAP",
-                          opts->fast_checkpoint ? " FAST" : "");
+        rc = buf_printf(out, err,
+                        " PROGRESS%s NOWAIT MANIFEST 'yes' MANIFEST_CHECKSUMS 'SHA256' "
+                        "TABLESPACE_MAP",
+                        opts->fast_checkpoint ? " FAST" : "");
+        if (rc == PITR_OK && opts->max_rate_kb != 0) {
+            rc = buf_printf(out, err, " MAX_RATE %u", opts->max_rate_kb);
+        }
+        return rc;
     }
     rc = buf_printf(out, err,
                     ", PROGRESS, CHECKPOINT '%s', WAIT false, MANIFEST 'yes', "
                     "MANIFEST_CHECKSUMS 'SHA256', TABLESPACE_MAP, TARGET 'client'",
                     opts->fast_checkpoint ? "fast" : "spread");
+    if (rc == PITR_OK && opts->max_rate_kb != 0) {
+        rc = buf_printf(out, err, ", MAX_RATE %u", opts->max_rate_kb);
+    }
     if (rc == PITR_OK && opts->compression != REPL_COMPRESS_NONE) {
         rc = buf_printf(out, err, ", COMPRESSION '%s'", compression_name(opts->compression));
         if (rc == PITR_OK && opts->compression_level > 0) {

@@ -53,6 +53,7 @@ struct repl_backup_opts {
     bool fast_checkpoint;
     enum repl_compression compression;
     int compression_level; /* 0: the server's default */
+    unsigned max_rate_kb;  /* the server's read rate limit in kB/s (32-1048576), 0: none */
 };
 
 /* Builds the BASE_BACKUP command for a server version into out: progress, a manifest with SHA-256

@@ -6,11 +6,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
@@ -302,6 +305,68 @@ static enum pitr_rc posix_list(struct storage *s, const char *dir, enum storage_
     return rc;
 }
 
+/* A writer that was killed leaves its hidden temp file behind (nothing else can: finish renames
+ * it and free unlinks it). It counts as abandoned when its process is gone from this host and it
+ * has not changed for a few seconds, or when nobody has written to it for a long time (a writer
+ * on another host of an NFS repository); removing one that is still in use only makes that
+ * writer fail, never an object disappear. */
+enum { TEMP_IDLE_DEAD_S = 5, TEMP_IDLE_ANY_S = 15 * 60 };
+
+static bool temp_abandoned(const char *dir, const char *name)
+{
+    const char *mark = strstr(name, ".tmp.");
+    char *path;
+    struct stat st;
+    long pid;
+    char *end;
+    time_t idle;
+    bool dead;
+
+    if (name[0] != '.' || mark == NULL) {
+        return false;
+    }
+    pid = strtol(mark + 5, &end, 10);
+    if (*end != '\0' || pid <= 0) {
+        return false;
+    }
+    path = xasprintf("%s/%s", dir, name);
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        free(path);
+        return false;
+    }
+    free(path);
+    idle = time(NULL) - st.st_mtime;
+    dead = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    return (dead && idle > TEMP_IDLE_DEAD_S) || idle > TEMP_IDLE_ANY_S;
+}
+
+/* Removing an object also sweeps abandoned temp files from its directory, so removing the objects
+ * of an interrupted backup frees the space of the object that was being written. */
+static void sweep_temps(const char *path)
+{
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    DIR *d;
+    struct dirent *de;
+
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    d = opendir(dir);
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (temp_abandoned(dir, de->d_name)) {
+            char *p = xasprintf("%s/%s", dir, de->d_name);
+
+            (void)unlink(p); /* best effort: a temp file is never an object */
+            free(p);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    free(dir);
+}
+
 static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr_err *err)
 {
     char *path = key_path((struct posix_storage *)s, key);
@@ -313,6 +378,9 @@ static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr
         }
     } else {
         rc = fs_fsync_dir(path, err);
+    }
+    if (rc == PITR_OK) {
+        sweep_temps(path);
     }
     free(path);
     return rc;
