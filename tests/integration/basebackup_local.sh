@@ -85,4 +85,13 @@ expect_status "backing up another cluster into the same name is refused" 1 as_pg
     "$BASEBACKUP" --config "$CONF"
 expect_in_err "naming both system identifiers" "belongs to the database system [0-9]+, but this one is [0-9]+"
 
+# --- no free walsender ---------------------------------------------------------------------
+pg_stop "$OTHER"
+echo "max_wal_senders = 0" >>"$OTHER/postgresql.conf"
+as_pg "$PG_BIN/pg_ctl" -D "$OTHER" -l "$OTHER.log" -w -t 60 start >/dev/null
+expect_status "a server without a free walsender is reported" 1 as_pg env \
+    PITR_CLUSTER=other PITR_PG_CONNINFO="host=$WORK port=$OPORT user=postgres" \
+    "$BASEBACKUP" --config "$CONF"
+expect_in_err "with what to do about it" "max_wal_senders.*raise max_wal_senders"
+
 finish
