@@ -275,9 +275,7 @@ enum pitr_rc repl_base_backup_command(int server_version, const struct repl_back
     if (!modern) {
         /* 13 and 14: NOWAIT because pitr waits for the WAL in its own repository, with a
          * timeout, instead of the server waiting for archive_command without one */
-        rc = buf_printf(out, err,
-                        " PROGRESS%s NOWAIT MANIFEST 'yes' MANIFEST_CHECKSUMS 'SHA256' "
-                        "TABLESPACE_MAP",
+        rc = buf_printf(out, err, " PROGRESS%s NOWAIT MANIFEST 'yes' MANIFEST_CHECKSUMS 'SHA256'",
                         opts->fast_checkpoint ? " FAST" : "");
         if (rc == PITR_OK && opts->max_rate_kb != 0) {
             rc = buf_printf(out, err, " MAX_RATE %u", opts->max_rate_kb);
@@ -286,7 +284,7 @@ enum pitr_rc repl_base_backup_command(int server_version, const struct repl_back
     }
     rc = buf_printf(out, err,
                     ", PROGRESS, CHECKPOINT '%s', WAIT false, MANIFEST 'yes', "
-                    "MANIFEST_CHECKSUMS 'SHA256', TABLESPACE_MAP, TARGET 'client'",
+                    "MANIFEST_CHECKSUMS 'SHA256', TARGET 'client'",
                     opts->fast_checkpoint ? "fast" : "spread");
     if (rc == PITR_OK && opts->max_rate_kb != 0) {
         rc = buf_printf(out, err, ", MAX_RATE %u", opts->max_rate_kb);

@@ -57,8 +57,11 @@ struct repl_backup_opts {
 };
 
 /* Builds the BASE_BACKUP command for a server version into out: progress, a manifest with SHA-256
- * checksums, a tablespace_map, no WAL and no waiting for archiving (pitr waits for its own
- * repository instead, with a timeout). PITR_CONFIG for server compression before 15. */
+ * checksums, no WAL and no waiting for archiving (pitr waits for its own repository instead,
+ * with a timeout). No tablespace_map: the tar then holds pg_tblspc/<oid> as symlinks, which a
+ * restore points wherever the tablespace goes, while the manifest (which lists no symlinks)
+ * still matches the restored files exactly, relocated or not. PITR_CONFIG for server compression
+ * before 15. */
 enum pitr_rc repl_base_backup_command(int server_version, const struct repl_backup_opts *opts,
                                       struct buf *out, struct pitr_err *err) PITR_MUST_CHECK;
 
