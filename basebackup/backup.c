@@ -496,6 +496,9 @@ static enum pitr_rc stream_backup(struct job *j, struct pitr_err *err)
                        j->rec.timeline, end.tli);
     }
     j->rec.stop_lsn = end.lsn;
+    /* when the backup became consistent (as near as the client can tell), not when its WAL
+     * arrived: a restore may target any time after this */
+    j->rec.stop_time = (int64_t)time(NULL);
     return PITR_OK;
 }
 
@@ -591,7 +594,6 @@ enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *o
         rc = wait_for_wal(&j, err);
     }
     if (rc == PITR_OK) {
-        j.rec.stop_time = (int64_t)time(NULL);
         j.rec.duration_ms = (uint64_t)((now_s() - j.t0) * 1000.0);
         snprintf(j.rec.status, sizeof(j.rec.status), "complete");
         /* the commit point: only now does the backup exist for restore and the catalog */

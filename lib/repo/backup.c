@@ -12,6 +12,8 @@
 #include "base/xalloc.h"
 #include "config/config.h"
 #include "pg/wal.h"
+#include "repo/repo.h"
+#include "storage/storage.h"
 
 static const char *const types[] = {"daily", "weekly", "monthly", "manual", "pre-migration"};
 
@@ -386,4 +388,97 @@ void backup_record_fini(struct backup_record *r)
     free(r->objects);
     free(r->label);
     memset(r, 0, sizeof(*r));
+}
+
+enum pitr_rc backup_record_read(struct storage *s, const char *cluster, const char *id,
+                                struct backup_record *out, struct pitr_err *err)
+{
+    char key[1024];
+    struct buf text = {0};
+    enum pitr_rc rc = backup_key(cluster, id, "backup.info", key, sizeof(key), err);
+
+    if (rc == PITR_OK) {
+        rc = repo_get_text(s, key, BACKUP_RECORD_MAX, &text, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        return err_set(err, PITR_NOT_FOUND, "backup %s does not exist or is not complete", id);
+    }
+    if (rc == PITR_OK) {
+        rc = backup_record_parse((const char *)text.data, key, out, err);
+    }
+    buf_fini(&text);
+    if (rc == PITR_OK && strcmp(out->status, "complete") != 0) {
+        backup_record_fini(out);
+        rc = err_set(err, PITR_CORRUPT, "%s does not say the backup is complete", key);
+    }
+    return rc;
+}
+
+struct list_ctx {
+    char **ids;
+    size_t n;
+};
+
+static enum pitr_rc collect_id(void *arg, const char *key, const struct storage_info *info,
+                               struct pitr_err *err)
+{
+    struct list_ctx *ctx = arg;
+    const char *slash = strrchr(key, '/');
+
+    (void)err;
+    if (info->is_dir && slash != NULL) {
+        ctx->ids = xrealloc(ctx->ids, (ctx->n + 1) * sizeof(*ctx->ids));
+        ctx->ids[ctx->n++] = xstrdup(slash + 1);
+    }
+    return PITR_OK;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum pitr_rc backup_list_complete(struct storage *s, const char *cluster,
+                                  struct backup_record **out, size_t *n, struct pitr_err *err)
+{
+    struct list_ctx ctx = {NULL, 0};
+    struct backup_record *list = NULL;
+    size_t count = 0;
+    char dir[1024];
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup", cluster);
+
+    if (rc == PITR_OK) {
+        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_id, &ctx, err);
+    }
+    if (rc == PITR_OK) {
+        qsort(ctx.ids, ctx.n, sizeof(*ctx.ids), compare_ids);
+        list = xcalloc(ctx.n + 1, sizeof(*list));
+    }
+    for (size_t i = 0; rc == PITR_OK && i < ctx.n; i++) {
+        rc = backup_record_read(s, cluster, ctx.ids[i], &list[count], err);
+        if (rc == PITR_OK) {
+            count++;
+        } else if (rc == PITR_NOT_FOUND) {
+            rc = PITR_OK; /* incomplete: being taken, or interrupted */
+        }
+    }
+    for (size_t i = 0; i < ctx.n; i++) {
+        free(ctx.ids[i]);
+    }
+    free(ctx.ids);
+    if (rc != PITR_OK) {
+        backup_list_free(list, count);
+        return rc;
+    }
+    *out = list;
+    *n = count;
+    return PITR_OK;
+}
+
+void backup_list_free(struct backup_record *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        backup_record_fini(&list[i]);
+    }
+    free(list);
 }
