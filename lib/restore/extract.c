@@ -1,0 +1,244 @@
+/* extract: tar entries become files created exclusively (never replacing, never following a
+ * symlink), hashed while written and compared with the manifest when each file ends. */
+#include "restore/extract.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/xalloc.h"
+#include "crypto/sha256.h"
+#include "restore/tar.h"
+
+struct link {
+    char *name;
+    char *target;
+};
+
+struct extract {
+    char *root;
+    char *prefix;
+    struct manifest *manifest;
+    struct filter *reader;
+    /* the file being written */
+    int fd;
+    char *path;
+    struct manifest_file *entry;
+    struct filter *sha;
+    uint64_t size;
+    uint64_t bytes;
+    struct link *links;
+    size_t n_links;
+};
+
+/* Creates the directories above name inside root, refusing anything that is not a directory. */
+static enum pitr_rc make_parents(struct extract *x, const char *name, struct pitr_err *err)
+{
+    char *path = fs_path_join(x->root, name);
+    size_t skip = strlen(x->root) + 1;
+    enum pitr_rc rc = PITR_OK;
+
+    for (char *p = path + skip; rc == PITR_OK && (p = strchr(p, '/')) != NULL; p++) {
+        struct stat st;
+
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", path);
+        } else if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            rc = err_set(err, PITR_CORRUPT, "\"%s\" in the backup is not a directory", path);
+        }
+        *p = '/';
+    }
+    free(path);
+    return rc;
+}
+
+static enum pitr_rc begin_file(struct extract *x, const struct tar_entry *e, struct pitr_err *err)
+{
+    char *mpath = xasprintf("%s%s", x->prefix, e->name);
+
+    if (x->manifest != NULL) {
+        x->entry = manifest_find(x->manifest, mpath);
+        if (x->entry == NULL || x->entry->seen) {
+            enum pitr_rc rc = err_set(err, PITR_CORRUPT, "\"%s\" is %s the backup manifest", mpath,
+                                      x->entry ? "twice in the archive but once in" : "not in");
+
+            free(mpath);
+            return rc;
+        }
+    }
+    free(mpath);
+    x->path = fs_path_join(x->root, e->name);
+    /* exclusive and no symlink following: a restore never overwrites or writes elsewhere */
+    x->fd = open(x->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 (e->mode & 0640) | 0600);
+    if (x->fd < 0) {
+        return err_sys(err, PITR_IO, "could not create \"%s\"", x->path);
+    }
+    x->sha = sha256_filter_new();
+    x->size = 0;
+    return PITR_OK;
+}
+
+static enum pitr_rc on_begin(void *arg, const struct tar_entry *e, struct pitr_err *err)
+{
+    struct extract *x = arg;
+    enum pitr_rc rc = make_parents(x, e->name, err);
+    char *path;
+
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    switch (e->type) {
+    case TAR_FILE:
+        return begin_file(x, e, err);
+    case TAR_DIR:
+        path = fs_path_join(x->root, e->name);
+        if (mkdir(path, (e->mode & 0750) | 0700) != 0 && errno != EEXIST) {
+            rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", path);
+        }
+        free(path);
+        return rc;
+    case TAR_SYMLINK:
+        x->links = xrealloc(x->links, (x->n_links + 1) * sizeof(*x->links));
+        x->links[x->n_links].name = xstrdup(e->name);
+        x->links[x->n_links].target = xstrdup(e->linkname);
+        x->n_links++;
+        return PITR_OK;
+    }
+    return PITR_OK;
+}
+
+static enum pitr_rc on_data(void *arg, const uint8_t *data, size_t len, struct pitr_err *err)
+{
+    struct extract *x = arg;
+    enum pitr_rc rc = filter_write(x->sha, data, len, err);
+
+    if (rc == PITR_OK) {
+        rc = fs_write_all(x->fd, data, len, x->path, err);
+    }
+    x->size += len;
+    x->bytes += len;
+    return rc;
+}
+
+static void close_file(struct extract *x)
+{
+    if (x->fd >= 0) {
+        close(x->fd);
+    }
+    x->fd = -1;
+    filter_free(x->sha);
+    x->sha = NULL;
+    free(x->path);
+    x->path = NULL;
+}
+
+static enum pitr_rc on_end(void *arg, struct pitr_err *err)
+{
+    struct extract *x = arg;
+    uint8_t digest[SHA256_LEN];
+    enum pitr_rc rc = PITR_OK;
+
+    if (x->fd < 0) {
+        return PITR_OK; /* a directory or symlink */
+    }
+    rc = filter_finish(x->sha, err);
+    sha256_filter_digest(x->sha, digest);
+    if (rc == PITR_OK && close(x->fd) != 0) {
+        rc = err_sys(err, PITR_IO, "could not close \"%s\"", x->path);
+    }
+    x->fd = -1;
+    if (rc == PITR_OK && x->entry != NULL) {
+        if (x->entry->size != x->size) {
+            rc = err_set(err, PITR_CORRUPT,
+                         "\"%s\" has %llu bytes, the backup manifest says %llu: the backup is "
+                         "damaged",
+                         x->entry->path, (unsigned long long)x->size,
+                         (unsigned long long)x->entry->size);
+        } else if (x->entry->has_sha256 && memcmp(digest, x->entry->sha256, SHA256_LEN) != 0) {
+            rc = err_set(err, PITR_CORRUPT,
+                         "\"%s\" does not match its SHA-256 in the backup manifest: the backup is "
+                         "damaged",
+                         x->entry->path);
+        } else {
+            x->entry->seen = true;
+        }
+    }
+    x->entry = NULL;
+    close_file(x);
+    return rc;
+}
+
+static const struct tar_handler handler = {on_begin, on_data, on_end};
+
+struct extract *extract_new(const char *root, const char *prefix, struct manifest *manifest)
+{
+    struct extract *x = xcalloc(1, sizeof(*x));
+
+    x->root = xstrdup(root);
+    x->prefix = xstrdup(prefix);
+    x->manifest = manifest;
+    x->fd = -1;
+    x->reader = tar_reader_new(&handler, x, root);
+    return x;
+}
+
+struct filter *extract_sink(struct extract *x)
+{
+    return x->reader;
+}
+
+size_t extract_symlink_count(const struct extract *x)
+{
+    return x->n_links;
+}
+
+void extract_symlink(const struct extract *x, size_t i, const char **name, const char **target)
+{
+    *name = x->links[i].name;
+    *target = x->links[i].target;
+}
+
+uint64_t extract_bytes(const struct extract *x)
+{
+    return x->bytes;
+}
+
+void extract_free(struct extract *x)
+{
+    if (x == NULL) {
+        return;
+    }
+    close_file(x);
+    filter_free(x->reader);
+    for (size_t i = 0; i < x->n_links; i++) {
+        free(x->links[i].name);
+        free(x->links[i].target);
+    }
+    free(x->links);
+    free(x->root);
+    free(x->prefix);
+    free(x);
+}
+
+enum pitr_rc extract_check_complete(struct manifest *m, struct pitr_err *err)
+{
+    for (size_t i = 0; i < manifest_count(m); i++) {
+        const struct manifest_file *f = manifest_file_at(m, i);
+
+        if (!f->seen) {
+            return err_set(err, PITR_CORRUPT,
+                           "\"%s\" is in the backup manifest but not in the backup: it is "
+                           "incomplete",
+                           f->path);
+        }
+    }
+    return PITR_OK;
+}
