@@ -352,16 +352,17 @@ enum pitr_rc manifest_parse(const char *text, size_t len, struct manifest **out,
     static const char header[] = "{ \"PostgreSQL-Backup-Manifest-Version\": ";
 
     if (rc == PITR_OK && strncmp(text, header, strlen(header) < len ? strlen(header) : len) != 0) {
-        rc = err_set(err, PITR_CORRUPT, "backup_manifest does not start like a PostgreSQL "
-                                        "backup manifest");
+        rc = err_set(err, PITR_CORRUPT,
+                     "backup_manifest does not start like a PostgreSQL "
+                     "backup manifest");
     }
     while (rc == PITR_OK && p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
 
         lineno++;
-        if (line_end > p && *p == '{' && lineno > 1 && (strncmp(p, "{ \"Path\"", 8) == 0 ||
-                                                         strncmp(p, "{ \"Encoded-Path\"", 16) == 0)) {
+        if (line_end > p && *p == '{' && lineno > 1 &&
+            (strncmp(p, "{ \"Path\"", 8) == 0 || strncmp(p, "{ \"Encoded-Path\"", 16) == 0)) {
             rc = parse_file_line(p, line_end, f)
                      ? add_file(m, f, lineno, err)
                      : err_set(err, PITR_CORRUPT, "backup_manifest line %d is malformed", lineno);

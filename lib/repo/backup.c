@@ -450,8 +450,10 @@ enum pitr_rc backup_list_complete(struct storage *s, const char *cluster,
     if (rc == PITR_OK) {
         rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_id, &ctx, err);
     }
-    if (rc == PITR_OK) {
+    if (rc == PITR_OK && ctx.n > 0) {
         qsort(ctx.ids, ctx.n, sizeof(*ctx.ids), compare_ids);
+    }
+    if (rc == PITR_OK) {
         list = xcalloc(ctx.n + 1, sizeof(*list));
     }
     for (size_t i = 0; rc == PITR_OK && i < ctx.n; i++) {
