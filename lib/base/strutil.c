@@ -176,3 +176,16 @@ bool str_equal_ct(const uint8_t *a, const uint8_t *b, size_t len)
     }
     return diff == 0;
 }
+
+void str_human_bytes(uint64_t bytes, char out[16])
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    double v = (double)bytes;
+    int u = 0;
+
+    while (v >= 1000.0 && u < 5) {
+        v /= 1000.0;
+        u++;
+    }
+    snprintf(out, 16, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+}

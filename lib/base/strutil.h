@@ -35,6 +35,8 @@ enum pitr_rc str_hex_decode(const char *s, uint8_t *out, size_t len) PITR_MUST_C
 /* Removes leading and trailing white space in place; returns s advanced past the leading part. */
 char *str_trim(char *s);
 
+/* Formats a byte count for people, in SI units as pg_basebackup does: "512 B", "1.50 MB". */
+void str_human_bytes(uint64_t bytes, char out[16]);
 /* Compares two byte ranges in time independent of their contents (for secrets and MACs). */
 bool str_equal_ct(const uint8_t *a, const uint8_t *b, size_t len);
 
