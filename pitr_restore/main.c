@@ -1,0 +1,240 @@
+/* pitr-restore: restores a base backup from the repository and configures point-in-time recovery
+ * to the target the DBA names. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/timestamp.h"
+#include "base/xalloc.h"
+#include "config/cli.h"
+#include "pg/wal.h"
+#include "restore.h"
+
+static const char usage[] =
+    "Usage: pitr-restore --target-dir DIR --to TARGET [OPTIONS]\n"
+    "Restores the base backup that reaches TARGET from the pitr repository into DIR, checking\n"
+    "every file against the backup manifest, and configures PostgreSQL to replay the archived\n"
+    "WAL up to TARGET (restore_command = pitr-fetch). Start the server afterwards.\n"
+    "\n"
+    "Target (exactly one):\n"
+    "  --to TIMESTAMP        e.g. '2026-01-08 14:30:00+00' (ISO 8601 or PostgreSQL syntax;\n"
+    "                        without a zone the time is UTC)\n"
+    "  --to latest           everything archived\n"
+    "  --to immediate        just the backup's consistency point\n"
+    "  --to-lsn LSN          e.g. 0/5000028\n"
+    "  --to-xid XID          a transaction id\n"
+    "  --to-name NAME        a restore point made with pg_create_restore_point\n"
+    "Options:\n"
+    "  --target-dir DIR      where to restore; must be empty or absent (see --force)\n"
+    "  --backup ID           restore this backup instead of the newest that reaches the target\n"
+    "  --timeline T          latest (default), current, or a timeline number\n"
+    "  --target-action A     at the target: promote (default), pause or shutdown\n"
+    "  --tablespace-map OLD=NEW  restore the tablespace located at OLD into NEW (repeatable)\n"
+    "  --force               move non-empty target directories aside (DIR.pitr-saved-TIME)\n"
+    "  --dry-run             print the plan and check the destinations; write nothing\n"
+    "  --quiet               print only errors\n"
+    "  --config FILE         configuration file (else $PITR_CONFIG, else /etc/pitr/pitr.conf)\n"
+    "  --help, --version\n"
+    "Exit status: 0 restored (or planned, with --dry-run); 1 on any failure.\n";
+
+struct args {
+    struct restore_options opts;
+    const char *config_path;
+    int n_targets;
+    struct tablespace_move *moves; /* owned */
+};
+
+static int bad(const char *fmt, ...) PITR_PRINTF(1, 2);
+static int bad(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stderr, "pitr-restore: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 1;
+}
+
+static int set_to(struct args *a, const char *value)
+{
+    struct pitr_err err;
+
+    a->n_targets++;
+    if (strcmp(value, "latest") == 0) {
+        a->opts.target = RESTORE_TO_LATEST;
+    } else if (strcmp(value, "immediate") == 0) {
+        a->opts.target = RESTORE_TO_IMMEDIATE;
+    } else if (timestamp_parse(value, &a->opts.time_us, &err) == PITR_OK) {
+        a->opts.target = RESTORE_TO_TIME;
+    } else {
+        fprintf(stderr, "pitr-restore: %s\n", err.msg);
+        return 1;
+    }
+    return -1;
+}
+
+static int add_move(struct args *a, const char *value)
+{
+    const char *eq = strchr(value, '=');
+
+    if (eq == NULL || eq == value || eq[1] == '\0' || value[0] != '/' || eq[1] != '/') {
+        return bad("invalid --tablespace-map \"%s\": expected /old/location=/new/location", value);
+    }
+    a->moves = xrealloc(a->moves, (a->opts.n_moves + 1) * sizeof(*a->moves));
+    a->moves[a->opts.n_moves].from = xstrndup(value, (size_t)(eq - value));
+    a->moves[a->opts.n_moves].to = eq + 1;
+    a->opts.n_moves++;
+    a->opts.moves = a->moves;
+    return -1;
+}
+
+/* Returns -1 to run, else the exit status. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"target-dir", required_argument, NULL, 'D'},
+        {"to", required_argument, NULL, 't'},
+        {"to-lsn", required_argument, NULL, 'L'},
+        {"to-xid", required_argument, NULL, 'X'},
+        {"to-name", required_argument, NULL, 'N'},
+        {"backup", required_argument, NULL, 'b'},
+        {"timeline", required_argument, NULL, 'T'},
+        {"target-action", required_argument, NULL, 'a'},
+        {"tablespace-map", required_argument, NULL, 'm'},
+        {"force", no_argument, NULL, 'f'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct pitr_err err;
+    int status = -1;
+    int c;
+
+    opterr = 0;
+    while (status < 0 &&
+           (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fnqhV", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            a->config_path = optarg;
+            break;
+        case 'D':
+            a->opts.target_dir = optarg;
+            break;
+        case 't':
+            status = set_to(a, optarg);
+            break;
+        case 'L':
+            a->n_targets++;
+            a->opts.target = RESTORE_TO_LSN;
+            if (wal_lsn_parse(optarg, &a->opts.lsn, &err) != PITR_OK) {
+                status = bad("invalid --to-lsn \"%s\": expected X/Y as pg_current_wal_lsn() "
+                             "shows it",
+                             optarg);
+            }
+            break;
+        case 'X':
+        case 'N':
+            a->n_targets++;
+            a->opts.target = c == 'X' ? RESTORE_TO_XID : RESTORE_TO_NAME;
+            a->opts.value = optarg;
+            if (c == 'X' && (optarg[0] == '\0' || optarg[strspn(optarg, "0123456789")] != '\0')) {
+                status = bad("invalid --to-xid \"%s\": expected a transaction number", optarg);
+            } else if (c == 'N' && (optarg[0] == '\0' || strlen(optarg) >= 64)) {
+                status =
+                    bad("invalid --to-name \"%s\": restore point names have 1 to 63 bytes", optarg);
+            }
+            break;
+        case 'b':
+            a->opts.backup_id = optarg;
+            break;
+        case 'T':
+            a->opts.timeline = optarg;
+            break;
+        case 'a':
+            if (strcmp(optarg, "promote") != 0 && strcmp(optarg, "pause") != 0 &&
+                strcmp(optarg, "shutdown") != 0) {
+                status =
+                    bad("invalid --target-action \"%s\": use promote, pause or shutdown", optarg);
+            }
+            a->opts.action = optarg;
+            break;
+        case 'm':
+            status = add_move(a, optarg);
+            break;
+        case 'f':
+            a->opts.force = true;
+            break;
+        case 'n':
+            a->opts.dry_run = true;
+            break;
+        case 'q':
+            a->opts.quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("pitr-restore (pitr) %s\n", PITR_VERSION);
+            return 0;
+        default:
+            fprintf(stderr, "pitr-restore: invalid option \"%s\"\n%s", argv[optind - 1], usage);
+            return 1;
+        }
+    }
+    if (status >= 0) {
+        return status;
+    }
+    if (optind != argc) {
+        return bad("unexpected argument \"%s\"", argv[optind]);
+    }
+    if (a->opts.target_dir == NULL) {
+        return bad("name the directory to restore into with --target-dir DIR");
+    }
+    if (a->n_targets != 1) {
+        return bad("name exactly one target: --to TIMESTAMP, --to latest, --to immediate, "
+                   "--to-lsn, --to-xid or --to-name");
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    struct cli cli = {NULL, 0, 0};
+    struct config cfg;
+    struct pitr_err err;
+    enum pitr_rc rc;
+    int status;
+
+    log_init("pitr-restore", LOG_LEVEL_INFO);
+    memset(&a, 0, sizeof(a));
+    a.opts.timeline = "latest";
+    status = parse_args(argc, argv, &a);
+    if (status < 0) {
+        cli.config_path = a.config_path;
+        if (cli_load_config(&cli, &cfg, &err) != PITR_OK) {
+            status = 1;
+        }
+    }
+    if (status < 0) {
+        rc = restore_run(&cfg, &a.opts, &err);
+        if (rc != PITR_OK) {
+            log_error("%s", err.msg);
+        }
+        config_fini(&cfg);
+        status = rc == PITR_OK ? 0 : 1;
+    }
+    for (size_t i = 0; i < a.opts.n_moves; i++) {
+        free((char *)a.moves[i].from);
+    }
+    free(a.moves);
+    return status;
+}

@@ -1,0 +1,528 @@
+/* plan: everything here only reads the repository. The WAL check walks segment by segment from
+ * the backup's start along the timeline path, so a hole anywhere is found before a single file
+ * is written; the answer is only as good as the listing, so recovery itself still verifies every
+ * segment it fetches. */
+#include "plan.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strutil.h"
+#include "base/timestamp.h"
+#include "base/xalloc.h"
+#include "pg/wal.h"
+#include "repo/repo.h"
+
+enum { TLI_MAX_PROBE = 10000 };
+
+/* The archived segments of one timeline, sorted, with their archive times. */
+struct segset {
+    uint64_t *segnos;
+    int64_t *mtimes;
+    size_t n;
+    uint32_t tli;
+    uint32_t seg_size;
+};
+
+struct list_ctx {
+    struct segset *set;
+    char **dirs;
+    size_t n_dirs;
+};
+
+static void segset_fini(struct segset *set)
+{
+    free(set->segnos);
+    free(set->mtimes);
+    memset(set, 0, sizeof(*set));
+}
+
+static enum pitr_rc collect_dir(void *arg, const char *key, const struct storage_info *info,
+                                struct pitr_err *err)
+{
+    struct list_ctx *ctx = arg;
+    const char *name = strrchr(key, '/');
+    char prefix[9];
+
+    (void)err;
+    name = name ? name + 1 : key;
+    snprintf(prefix, sizeof(prefix), "%08X", ctx->set->tli);
+    if (info->is_dir && strlen(name) == 16 && strncmp(name, prefix, 8) == 0) {
+        ctx->dirs = xrealloc(ctx->dirs, (ctx->n_dirs + 1) * sizeof(*ctx->dirs));
+        ctx->dirs[ctx->n_dirs++] = xstrdup(key);
+    }
+    return PITR_OK;
+}
+
+static enum pitr_rc collect_segment(void *arg, const char *key, const struct storage_info *info,
+                                    struct pitr_err *err)
+{
+    struct segset *set = arg;
+    const char *name = strrchr(key, '/');
+    struct wal_file f;
+    struct pitr_err ignored;
+
+    (void)err;
+    name = name ? name + 1 : key;
+    if (info->is_dir || wal_parse_name(name, &f, &ignored) != PITR_OK ||
+        f.kind != WAL_FILE_SEGMENT || f.tli != set->tli) {
+        return PITR_OK; /* .partial, .backup and anything else do not make WAL replayable */
+    }
+    set->segnos = xrealloc(set->segnos, (set->n + 1) * sizeof(*set->segnos));
+    set->mtimes = xrealloc(set->mtimes, (set->n + 1) * sizeof(*set->mtimes));
+    set->segnos[set->n] = wal_segno(&f, set->seg_size);
+    set->mtimes[set->n] = info->mtime;
+    set->n++;
+    return PITR_OK;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Lists every archived segment of tli, sorted by segment number. */
+static enum pitr_rc segset_load(struct storage *s, const char *cluster, uint32_t tli,
+                                uint32_t seg_size, struct segset *out, struct pitr_err *err)
+{
+    struct segset set = {NULL, NULL, 0, tli, seg_size};
+    struct list_ctx ctx = {&set, NULL, 0};
+    char *wal_dir = xasprintf("%s/wal", cluster);
+    enum pitr_rc rc = storage_list(s, wal_dir, STORAGE_LIST_CHILDREN, collect_dir, &ctx, err);
+
+    for (size_t i = 0; rc == PITR_OK && i < ctx.n_dirs; i++) {
+        rc = storage_list(s, ctx.dirs[i], STORAGE_LIST_CHILDREN, collect_segment, &set, err);
+    }
+    for (size_t i = 0; i < ctx.n_dirs; i++) {
+        free(ctx.dirs[i]);
+    }
+    free(ctx.dirs);
+    free(wal_dir);
+    if (rc != PITR_OK) {
+        segset_fini(&set);
+        return rc;
+    }
+    { /* sort (segno, mtime) pairs together: compare_u64 looks at the segno of each pair */
+        uint64_t *pairs = xcalloc(set.n * 2 + 1, sizeof(*pairs));
+
+        for (size_t i = 0; i < set.n; i++) {
+            pairs[2 * i] = set.segnos[i];
+            pairs[2 * i + 1] = (uint64_t)set.mtimes[i];
+        }
+        qsort(pairs, set.n, 2 * sizeof(*pairs), compare_u64);
+        for (size_t i = 0; i < set.n; i++) {
+            set.segnos[i] = pairs[2 * i];
+            set.mtimes[i] = (int64_t)pairs[2 * i + 1];
+        }
+        free(pairs);
+    }
+    *out = set;
+    return PITR_OK;
+}
+
+/* Index of segno in set, or -1. */
+static long segset_find(const struct segset *set, uint64_t segno)
+{
+    size_t lo = 0;
+    size_t hi = set->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (set->segnos[mid] == segno) {
+            return (long)mid;
+        }
+        if (set->segnos[mid] < segno) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+static enum pitr_rc history_key(const char *cluster, uint32_t tli, char *out, size_t size,
+                                struct pitr_err *err)
+{
+    return str_format(out, size, err, "%s/wal/history/%08X.history", cluster, tli);
+}
+
+static enum pitr_rc read_history(struct storage *s, const char *cluster, uint32_t tli,
+                                 struct timeline_history *out, struct pitr_err *err)
+{
+    char key[1024];
+    struct buf text = {0};
+    enum pitr_rc rc = history_key(cluster, tli, key, sizeof(key), err);
+
+    if (rc == PITR_OK && tli == 1) {
+        *out = (struct timeline_history){1, NULL, 0};
+        return PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        rc = repo_get_text(s, key, 1024 * 1024, &text, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        rc = err_set(err, PITR_CONFIG,
+                     "timeline %u has no history file in the repository (%s): choose another "
+                     "--timeline",
+                     tli, key);
+    }
+    if (rc == PITR_OK) {
+        rc = timeline_history_parse((const char *)text.data, tli, key, out, err);
+    }
+    buf_fini(&text);
+    return rc;
+}
+
+/* PostgreSQL's "latest": the highest timeline whose history files follow on from `from` without
+ * a break. */
+static enum pitr_rc latest_timeline(struct storage *s, const char *cluster, uint32_t from,
+                                    uint32_t *out, struct pitr_err *err)
+{
+    uint32_t tli = from;
+
+    for (int i = 0; i < TLI_MAX_PROBE; i++) {
+        char key[1024];
+        struct storage_info info;
+        enum pitr_rc rc = history_key(cluster, tli + 1, key, sizeof(key), err);
+
+        if (rc == PITR_OK) {
+            rc = storage_stat(s, key, &info, err);
+        }
+        if (rc == PITR_NOT_FOUND) {
+            break;
+        }
+        if (rc != PITR_OK) {
+            return rc;
+        }
+        tli++;
+    }
+    *out = tli;
+    return PITR_OK;
+}
+
+static bool matches_target(const struct backup_record *b, const struct restore_options *o)
+{
+    switch (o->target) {
+    case RESTORE_TO_TIME:
+        return b->stop_time * 1000000 <= o->time_us;
+    case RESTORE_TO_LSN:
+        return b->stop_lsn <= o->lsn;
+    default:
+        return true;
+    }
+}
+
+static void fmt_time(int64_t seconds, char out[TIMESTAMP_TEXT_LEN])
+{
+    timestamp_format(seconds * 1000000, out);
+}
+
+/* The timeline recovery targets for backup b. */
+static enum pitr_rc target_timeline(struct storage *s, const char *cluster,
+                                    const struct backup_record *b, const struct restore_options *o,
+                                    uint32_t *out, struct pitr_err *err)
+{
+    uint64_t n;
+
+    if (o->timeline == NULL || strcmp(o->timeline, "latest") == 0) {
+        return latest_timeline(s, cluster, b->timeline, out, err);
+    }
+    if (strcmp(o->timeline, "current") == 0) {
+        *out = b->timeline;
+        return PITR_OK;
+    }
+    if (str_parse_u64(o->timeline, "--timeline", &n, err) != PITR_OK || n == 0 || n > UINT32_MAX) {
+        return err_set(err, PITR_CONFIG,
+                       "invalid --timeline \"%s\": use latest, current or a timeline number",
+                       o->timeline);
+    }
+    *out = (uint32_t)n;
+    return PITR_OK;
+}
+
+/* Picks the newest complete backup that reaches the target on its timeline path. */
+static enum pitr_rc choose_backup(struct storage *s, const char *cluster,
+                                  const struct restore_options *o, struct backup_record *list,
+                                  size_t n, struct restore_plan *p, struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+    bool any_time_match = false;
+
+    for (size_t k = n; k-- > 0;) {
+        struct backup_record *b = &list[k];
+        struct timeline_history h;
+        uint32_t tli;
+
+        if (o->backup_id != NULL ? strcmp(b->id, o->backup_id) != 0 : !matches_target(b, o)) {
+            continue;
+        }
+        any_time_match = true;
+        rc = target_timeline(s, cluster, b, o, &tli, err);
+        if (rc == PITR_OK) {
+            rc = read_history(s, cluster, tli, &h, err);
+        }
+        if (rc != PITR_OK) {
+            return rc;
+        }
+        if (timeline_history_end(&h, b->timeline) >= b->stop_lsn) {
+            p->backup = *b;
+            memset(b, 0, sizeof(*b)); /* moved into the plan */
+            p->target_tli = tli;
+            p->history = h;
+            return PITR_OK;
+        }
+        timeline_history_fini(&h);
+        if (o->backup_id != NULL) {
+            return err_set(err, PITR_CONFIG,
+                           "backup %s (timeline %u) is not on the history of timeline %u: choose "
+                           "another --timeline or backup",
+                           b->id, b->timeline, tli);
+        }
+    }
+    if (o->backup_id != NULL) {
+        return err_set(err, PITR_CONFIG,
+                       "backup %s does not exist or is not complete: see pitr-catalog list",
+                       o->backup_id);
+    }
+    if (o->target == RESTORE_TO_TIME && !any_time_match) {
+        char t[TIMESTAMP_TEXT_LEN];
+        char first[TIMESTAMP_TEXT_LEN];
+
+        timestamp_format(o->time_us, t);
+        fmt_time(list[0].stop_time, first);
+        return err_set(err, PITR_CONFIG,
+                       "%s is before the oldest backup became consistent: the earliest "
+                       "recoverable time is %s (backup %s)",
+                       t, first, list[0].id);
+    }
+    if (o->target == RESTORE_TO_LSN && !any_time_match) {
+        char l[18];
+
+        wal_lsn_format(list[0].stop_lsn, l);
+        return err_set(err, PITR_CONFIG,
+                       "the target LSN is before the oldest backup became consistent: the "
+                       "earliest recoverable LSN is %s (backup %s)",
+                       l, list[0].id);
+    }
+    return err_set(err, PITR_CONFIG,
+                   "no complete backup lies on the path to the target timeline: check --timeline");
+}
+
+/* Notes whether any segment after the first missing one exists (a gap rather than the end). */
+static void note_gap(struct restore_plan *p, const struct segset *set, uint64_t missing)
+{
+    if (set->n > 0 && set->segnos[set->n - 1] > missing) {
+        p->gap = true;
+        p->gap_tli = set->tli;
+        p->gap_segno = missing;
+    }
+}
+
+/* Walks the WAL from the backup's start along the timeline path to the first missing segment. */
+static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct restore_plan *p,
+                             struct pitr_err *err)
+{
+    const struct backup_record *b = &p->backup;
+    uint32_t seg_size = b->wal_seg_size;
+    uint64_t cur = p->start_segno;
+    size_t first = 0;
+    enum pitr_rc rc = PITR_OK;
+    bool stopped = false;
+
+    while (first < p->history.n && p->history.entries[first].tli != b->timeline) {
+        first++;
+    }
+    for (size_t i = first; rc == PITR_OK && !stopped && i <= p->history.n; i++) {
+        uint32_t tli = i < p->history.n ? p->history.entries[i].tli : p->history.tli;
+        uint64_t last = i < p->history.n
+                            ? wal_segno_of_lsn(p->history.entries[i].end_lsn, seg_size) - 1
+                            : UINT64_MAX;
+        struct segset set;
+
+        if (i == p->history.n && p->history.n == 0) {
+            tli = b->timeline;
+        }
+        rc = segset_load(s, cluster, tli, seg_size, &set, err);
+        for (; rc == PITR_OK && cur <= last; cur++) {
+            long at = segset_find(&set, cur);
+
+            if (at < 0) {
+                note_gap(p, &set, cur);
+                stopped = true;
+                break;
+            }
+            p->end_tli = tli;
+            p->end_segno = cur;
+            p->end_time = set.mtimes[at];
+        }
+        segset_fini(&set);
+    }
+    if (rc == PITR_OK && (p->end_tli == 0 || p->end_segno < p->stop_segno)) {
+        char name[25];
+
+        wal_segment_name(p->end_tli ? p->end_tli : b->timeline,
+                         p->end_tli ? p->end_segno + 1 : p->start_segno, seg_size, name);
+        rc = err_set(err, PITR_CONFIG,
+                     "backup %s cannot be restored: WAL segment %s, needed to make it consistent, "
+                     "is not in the repository",
+                     b->id, name);
+    }
+    return rc;
+}
+
+/* Refuses targets beyond the archived WAL, naming the nearest recoverable time. */
+static enum pitr_rc check_window(const struct restore_plan *p, const struct restore_options *o,
+                                 struct pitr_err *err)
+{
+    char end[TIMESTAMP_TEXT_LEN];
+    char gap[25] = "";
+    uint64_t end_lsn = (p->end_segno + 1) * (uint64_t)p->backup.wal_seg_size;
+
+    fmt_time(p->end_time, end);
+    if (p->gap) {
+        wal_segment_name(p->gap_tli, p->gap_segno, p->backup.wal_seg_size, gap);
+    }
+    if (o->target == RESTORE_TO_TIME && o->time_us > p->end_time * 1000000) {
+        char t[TIMESTAMP_TEXT_LEN];
+
+        timestamp_format(o->time_us, t);
+        if (p->gap) {
+            return err_set(err, PITR_CONFIG,
+                           "%s is not recoverable from backup %s: WAL segment %s is missing, so "
+                           "recovery cannot pass %s; choose a time before that or a backup taken "
+                           "after the gap",
+                           t, p->backup.id, gap, end);
+        }
+        return err_set(err, PITR_CONFIG,
+                       "%s is after the end of the archived WAL: the latest recoverable time is "
+                       "about %s (use --to latest for everything archived)",
+                       t, end);
+    }
+    if (o->target == RESTORE_TO_LSN && o->lsn > end_lsn) {
+        char l[18];
+
+        wal_lsn_format(end_lsn, l);
+        return err_set(err, PITR_CONFIG,
+                       "the target LSN is after the end of the archived WAL (%s%s%s): the "
+                       "latest recoverable LSN is below %s",
+                       p->gap ? "segment " : "", gap, p->gap ? " is missing" : "", l);
+    }
+    return PITR_OK;
+}
+
+enum pitr_rc restore_plan_build(struct storage *s, const char *cluster,
+                                const struct restore_options *opts, struct restore_plan *out,
+                                struct pitr_err *err)
+{
+    struct restore_plan p;
+    struct backup_record *list = NULL;
+    size_t n = 0;
+    enum pitr_rc rc = backup_list_complete(s, cluster, &list, &n, err);
+
+    memset(&p, 0, sizeof(p));
+    if (rc == PITR_OK && n == 0) {
+        rc = err_set(err, PITR_NOT_FOUND,
+                     "the repository has no complete backup of cluster \"%s\": take one with "
+                     "pitr-basebackup",
+                     cluster);
+    }
+    if (rc == PITR_OK) {
+        p.oldest_stop_time = list[0].stop_time;
+        rc = choose_backup(s, cluster, opts, list, n, &p, err);
+    }
+    backup_list_free(list, n);
+    if (rc == PITR_OK) {
+        p.start_segno = wal_segno_of_lsn(p.backup.start_lsn, p.backup.wal_seg_size);
+        /* the end-of-backup record ends before stop_lsn, in the segment that holds stop_lsn - 1 */
+        p.stop_segno = wal_segno_of_lsn(p.backup.stop_lsn - 1, p.backup.wal_seg_size);
+        rc = walk_wal(s, cluster, &p, err);
+    }
+    if (rc == PITR_OK) {
+        rc = check_window(&p, opts, err);
+    }
+    if (rc != PITR_OK) {
+        restore_plan_fini(&p);
+        return rc;
+    }
+    *out = p;
+    return PITR_OK;
+}
+
+void restore_plan_fini(struct restore_plan *p)
+{
+    backup_record_fini(&p->backup);
+    timeline_history_fini(&p->history);
+}
+
+static void print_target(const struct restore_options *o)
+{
+    char t[TIMESTAMP_TEXT_LEN];
+    char l[18];
+
+    switch (o->target) {
+    case RESTORE_TO_TIME:
+        timestamp_format(o->time_us, t);
+        printf("  target:       time %s (UTC)\n", t);
+        break;
+    case RESTORE_TO_LSN:
+        wal_lsn_format(o->lsn, l);
+        printf("  target:       LSN %s\n", l);
+        break;
+    case RESTORE_TO_XID:
+        printf("  target:       transaction %s\n", o->value);
+        break;
+    case RESTORE_TO_NAME:
+        printf("  target:       restore point \"%s\"\n", o->value);
+        break;
+    case RESTORE_TO_IMMEDIATE:
+        printf("  target:       the backup's consistency point\n");
+        break;
+    case RESTORE_TO_LATEST:
+        printf("  target:       latest (the end of the archived WAL)\n");
+        break;
+    }
+}
+
+void restore_plan_print(const struct restore_plan *p, const struct restore_options *o)
+{
+    const struct backup_record *b = &p->backup;
+    char start[TIMESTAMP_TEXT_LEN];
+    char stop[TIMESTAMP_TEXT_LEN];
+    char end[TIMESTAMP_TEXT_LEN];
+    char raw[16];
+    char stored[16];
+    char lsn[18];
+    char first_seg[25];
+    char last_seg[25];
+
+    fmt_time(b->start_time, start);
+    fmt_time(b->stop_time, stop);
+    fmt_time(p->end_time, end);
+    str_human_bytes(b->raw_bytes, raw);
+    str_human_bytes(b->stored_bytes, stored);
+    wal_lsn_format(b->stop_lsn, lsn);
+    wal_segment_name(b->timeline, p->start_segno, b->wal_seg_size, first_seg);
+    wal_segment_name(p->end_tli, p->end_segno, b->wal_seg_size, last_seg);
+    printf("Restore plan\n");
+    print_target(o);
+    printf("  backup:       %s (%s%s%s), %s, %s stored\n", b->id, b->type,
+           b->label && b->label[0] ? ", " : "", b->label ? b->label : "", raw, stored);
+    printf("  taken:        %s .. %s, timeline %u\n", start, stop, b->timeline);
+    printf("  consistent:   at LSN %s\n", lsn);
+    printf("  timeline:     recovery ends on timeline %u (--timeline %s)\n", p->target_tli,
+           o->timeline ? o->timeline : "latest");
+    printf("  WAL archived: %s .. %s, contiguous, last archived %s\n", first_seg, last_seg, end);
+    if (p->gap) {
+        char gap[25];
+
+        wal_segment_name(p->gap_tli, p->gap_segno, b->wal_seg_size, gap);
+        printf("  gap:          %s is missing: recovery cannot go further\n", gap);
+    }
+    printf("  window:       %s .. about %s: the target is inside it\n", stop, end);
+}

@@ -1,0 +1,45 @@
+/* plan: decides, before anything is written, which base backup reaches the target and whether
+ * the WAL from that backup to the target is all in the repository, following timeline history
+ * the way PostgreSQL's recovery will. */
+#ifndef PITR_RESTORE_PLAN_H
+#define PITR_RESTORE_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "pg/timeline.h"
+#include "repo/backup.h"
+#include "restore.h"
+#include "storage/storage.h"
+
+struct restore_plan {
+    struct backup_record backup;     /* the chosen backup (owned) */
+    uint32_t target_tli;             /* the timeline recovery ends on */
+    struct timeline_history history; /* of target_tli (owned) */
+    /* the WAL: every segment from the backup's start to (end_tli, end_segno) is archived */
+    uint64_t start_segno;
+    uint64_t stop_segno; /* the backup is consistent once this segment is replayed */
+    uint32_t end_tli;
+    uint64_t end_segno;
+    int64_t end_time; /* when the last of those segments was archived (seconds) */
+    /* the first missing segment after end_segno, when later WAL exists beyond it */
+    bool gap;
+    uint32_t gap_tli;
+    uint64_t gap_segno;
+    /* the oldest complete backup's consistency time (for messages) */
+    int64_t oldest_stop_time;
+};
+
+/* Builds the plan for opts in the repository's cluster. PITR_CONFIG (the message names the nearest
+ * recoverable times) when no backup and WAL reach the target; PITR_NOT_FOUND when the repository
+ * has no complete backup. The caller releases *out with restore_plan_fini. */
+enum pitr_rc restore_plan_build(struct storage *s, const char *cluster,
+                                const struct restore_options *opts, struct restore_plan *out,
+                                struct pitr_err *err) PITR_MUST_CHECK;
+void restore_plan_fini(struct restore_plan *p);
+
+/* Prints the plan for a DBA (stdout). */
+void restore_plan_print(const struct restore_plan *p, const struct restore_options *opts);
+
+#endif
