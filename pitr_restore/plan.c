@@ -257,7 +257,7 @@ static enum pitr_rc choose_backup(struct storage *s, const char *cluster,
     for (size_t k = n; k-- > 0;) {
         struct backup_record *b = &list[k];
         struct timeline_history h;
-        uint32_t tli;
+        uint32_t tli = 0;
 
         if (o->backup_id != NULL ? strcmp(b->id, o->backup_id) != 0 : !matches_target(b, o)) {
             continue;
@@ -343,7 +343,7 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
         uint64_t last = i < p->history.n
                             ? wal_segno_of_lsn(p->history.entries[i].end_lsn, seg_size) - 1
                             : UINT64_MAX;
-        struct segset set;
+        struct segset set = {NULL, NULL, 0, 0, 0};
 
         if (i == p->history.n && p->history.n == 0) {
             tli = b->timeline;

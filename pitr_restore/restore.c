@@ -167,7 +167,7 @@ static enum pitr_rc dir_is_empty(const char *path, bool *empty, struct pitr_err 
 static enum pitr_rc check_dest(struct job *j, struct dest *d, struct pitr_err *err)
 {
     struct stat st;
-    bool empty;
+    bool empty = false;
     enum pitr_rc rc;
 
     if (lstat(d->path, &st) != 0) {

@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end demo on a local repository: a throw-away PostgreSQL 15 cluster archives its WAL
 # through pitr-archive, a base backup is taken, rows are written at known times, and the cluster
-# is restored to a moment between them with pitr-fetch as restore_command. Everything lives in
-# one temp directory, removed at the end (DEMO_KEEP=1 keeps it).
-#
-# Until pitr-basebackup and pitr-restore land (issues 3 and 4), the base backup is taken with
-# PostgreSQL's pg_basebackup and recovery is configured by this script; the WAL archive, which is
-# what point-in-time recovery depends on, is pitr's.
+# is restored to a moment between them with pitr-restore (pitr-fetch replays the WAL). Everything
+# lives in one temp directory, removed at the end (DEMO_KEEP=1 keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PITR_NEED_S3_SERVER=0 scripts/install-deps.sh
@@ -25,7 +21,7 @@ fi
 # PostgreSQL runs archive_command and restore_command as its own user, who may not be able to
 # reach this checkout (a clone under /root, say): the demo runs copies from its own directory.
 mkdir -p "$DEMO/bin"
-cp "$BIN/pitr-archive" "$BIN/pitr-fetch" "$DEMO/bin/"
+cp "$BIN/pitr-archive" "$BIN/pitr-fetch" "$BIN/pitr-basebackup" "$BIN/pitr-restore" "$DEMO/bin/"
 chmod 755 "$DEMO/bin" "$DEMO/bin/"*
 BIN=$DEMO/bin
 PORT=${DEMO_PORT:-54329}
@@ -44,6 +40,7 @@ as_pg mkdir "$DEMO/repo"
 as_pg tee "$DEMO/pitr.conf" >/dev/null <<CONF
 repo = '$DEMO/repo'
 compression = lz4
+pg_conninfo = 'host=$DEMO port=$PORT user=postgres dbname=postgres'
 CONF
 as_pg "$PG_BIN/initdb" -D "$DEMO/pgdata" -A trust -U postgres --no-sync >/dev/null
 as_pg tee -a "$DEMO/pgdata/postgresql.conf" >/dev/null <<CONF
@@ -58,9 +55,8 @@ CONF
 as_pg "$PG_BIN/pg_ctl" -D "$DEMO/pgdata" -l "$DEMO/pgdata.log" -w start >/dev/null
 sql "$PORT" "create table orders(id int, placed_at timestamptz default clock_timestamp())"
 
-say "2. a base backup"
-as_pg "$PG_BIN/pg_basebackup" -h "$DEMO" -p "$PORT" -U postgres -D "$DEMO/base" -X none -c fast
-echo "base backup in $DEMO/base"
+say "2. a base backup with pitr-basebackup"
+as_pg "$BIN/pitr-basebackup" --config "$DEMO/pitr.conf" --type daily --label demo --progress
 
 say "3. changes at known times"
 sql "$PORT" "insert into orders(id) select generate_series(1, 1000)"
@@ -80,16 +76,11 @@ sql "$PORT" "select 'archived by pitr-archive: ' || archived_count || ' files, f
 echo "the repository:"
 (cd "$DEMO/repo" && find . -type f | sort | sed 's/^/  /')
 
-say "4. restore to $TARGET with pitr-fetch as restore_command"
-as_pg cp -a "$DEMO/base" "$DEMO/restored"
-as_pg tee -a "$DEMO/restored/postgresql.auto.conf" >/dev/null <<CONF
-port = $RPORT
-archive_mode = off
-restore_command = '$BIN/pitr-fetch --config $DEMO/pitr.conf %f %p'
-recovery_target_time = '$TARGET'
-recovery_target_action = 'promote'
-CONF
-as_pg touch "$DEMO/restored/recovery.signal"
+say "4. restore to $TARGET with pitr-restore"
+as_pg "$BIN/pitr-restore" --config "$DEMO/pitr.conf" --target-dir "$DEMO/restored" --to "$TARGET"
+# the restored copy runs beside the original: its own port, and it must not archive into the
+# original's repository
+printf "port = %s\narchive_mode = off\n" "$RPORT" | as_pg tee -a "$DEMO/restored/postgresql.auto.conf" >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$DEMO/restored" -l "$DEMO/restored.log" -w -t 120 start >/dev/null
 for _ in $(seq 300); do
     [ "$(sql "$RPORT" "select pg_is_in_recovery()")" = f ] && break
