@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/strutil.h"
 #include "base/timestamp.h"
 #include "base/xalloc.h"
 #include "config/cli.h"
@@ -33,6 +34,10 @@ static const char usage[] =
     "  --timeline T          latest (default), current, or a timeline number\n"
     "  --target-action A     at the target: promote (default), pause or shutdown\n"
     "  --tablespace-map OLD=NEW  restore the tablespace located at OLD into NEW (repeatable)\n"
+    "  --start               start the restored server, wait until recovery reaches the\n"
+    "                        target, and report the point reached (exit 0 only if it matches)\n"
+    "  --port PORT           with --start: the port to run on (default: the restored config's)\n"
+    "  --pg-bin DIR          PostgreSQL's programs (default /usr/lib/postgresql/MAJOR/bin)\n"
     "  --force               move non-empty target directories aside (DIR.pitr-saved-TIME)\n"
     "  --dry-run             print the plan and check the destinations; write nothing\n"
     "  --quiet               print only errors\n"
@@ -108,6 +113,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"target-action", required_argument, NULL, 'a'},
         {"tablespace-map", required_argument, NULL, 'm'},
         {"force", no_argument, NULL, 'f'},
+        {"start", no_argument, NULL, 's'},
+        {"port", required_argument, NULL, 'p'},
+        {"pg-bin", required_argument, NULL, 'B'},
         {"dry-run", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -120,7 +128,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
     opterr = 0;
     while (status < 0 &&
-           (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fnqhV", options, NULL)) != -1) {
+           (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:nqhV", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->config_path = optarg;
@@ -172,6 +180,22 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'f':
             a->opts.force = true;
             break;
+        case 's':
+            a->opts.start = true;
+            break;
+        case 'p': {
+            uint64_t port = 0;
+
+            if (str_parse_u64(optarg, "--port", &port, &err) != PITR_OK || port == 0 ||
+                port > 65535) {
+                status = bad("invalid --port \"%s\"", optarg);
+            }
+            a->opts.port = (unsigned)port;
+            break;
+        }
+        case 'B':
+            a->opts.pg_bin = optarg;
+            break;
         case 'n':
             a->opts.dry_run = true;
             break;
@@ -201,6 +225,13 @@ static int parse_args(int argc, char **argv, struct args *a)
     if (a->n_targets != 1) {
         return bad("name exactly one target: --to TIMESTAMP, --to latest, --to immediate, "
                    "--to-lsn, --to-xid or --to-name");
+    }
+    if (a->opts.start && a->opts.action != NULL && strcmp(a->opts.action, "shutdown") == 0) {
+        return bad("--start follows recovery to a running server: use --target-action promote "
+                   "or pause with it");
+    }
+    if (a->opts.port != 0 && !a->opts.start) {
+        return bad("--port goes with --start");
     }
     return -1;
 }

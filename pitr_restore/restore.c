@@ -31,6 +31,7 @@
 #include "repo/backup.h"
 #include "repo/repo.h"
 #include "restore/extract.h"
+#include "start.h"
 
 enum { MANIFEST_MAX = 512 * 1024 * 1024, KEY_MAX = 1024 };
 
@@ -588,6 +589,9 @@ static enum pitr_rc recovery_settings(const struct job *j, struct buf *out, stru
             break;
         }
     }
+    if (rc == PITR_OK && o->port != 0) {
+        rc = buf_printf(out, err, "port = %u\n", o->port);
+    }
     if (rc == PITR_OK && o->target != RESTORE_TO_LATEST) {
         rc = append_conf_string(out, "recovery_target_action", o->action ? o->action : "promote",
                                 err);
@@ -740,6 +744,64 @@ static void print_done(const struct job *j)
             : j->o->action);
 }
 
+/* Compares the point recovery reached with the target: PostgreSQL itself refuses to end recovery
+ * short of a target, so this catches only a recovery that went too far. */
+static enum pitr_rc check_reached(const struct job *j, const struct start_result *r,
+                                  struct pitr_err *err)
+{
+    char when[TIMESTAMP_TEXT_LEN] = "none";
+    char lsn[18];
+
+    if (r->has_xact_time) {
+        timestamp_format(r->last_xact_us, when);
+    }
+    wal_lsn_format(r->replay_lsn, lsn);
+    say(j, "recovery %s: last replayed transaction %s, LSN %s%s", r->promoted ? "ended" : "paused",
+        when, lsn, r->promoted ? "" : " (paused at the target: pg_wal_replay_resume() promotes)");
+    if (r->promoted) {
+        say(j, ", now on timeline %u", r->tli);
+    }
+    say(j, "\n");
+    if (r->replay_lsn < j->plan.backup.stop_lsn) {
+        return err_set(err, PITR_PROTOCOL,
+                       "recovery ended at %s, before the backup was consistent: the restore is "
+                       "not usable",
+                       lsn);
+    }
+    if (j->o->target == RESTORE_TO_TIME && r->has_xact_time && r->last_xact_us > j->o->time_us) {
+        return err_set(err, PITR_PROTOCOL,
+                       "recovery replayed a transaction at %s, after the target: check the "
+                       "server's log",
+                       when);
+    }
+    if (j->o->target == RESTORE_TO_LSN && r->replay_lsn < j->o->lsn) {
+        return err_set(err, PITR_PROTOCOL, "recovery ended at %s, before the target LSN", lsn);
+    }
+    return PITR_OK;
+}
+
+static enum pitr_rc start_server(struct job *j, struct pitr_err *err)
+{
+    char bin[64];
+    struct start_result r;
+    char *log_path = fs_path_join(j->dests[0].path, "pitr-restore-server.log");
+    const char *pg_bin = j->o->pg_bin;
+    enum pitr_rc rc;
+
+    if (pg_bin == NULL) {
+        snprintf(bin, sizeof(bin), "/usr/lib/postgresql/%u/bin",
+                 j->plan.backup.pg_version_num / 10000);
+        pg_bin = bin;
+    }
+    say(j, "starting the restored server (log: %s)\n", log_path);
+    rc = start_and_follow(j->dests[0].path, pg_bin, log_path, j->o->quiet, &r, err);
+    if (rc == PITR_OK) {
+        rc = check_reached(j, &r, err);
+    }
+    free(log_path);
+    return rc;
+}
+
 enum pitr_rc restore_run(const struct config *cfg, const struct restore_options *opts,
                          struct pitr_err *err)
 {
@@ -771,8 +833,10 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
         say(&j, "dry run: nothing was written\n");
     } else if (rc == PITR_OK) {
         rc = restore_files(&j, err);
-        if (rc == PITR_OK) {
+        if (rc == PITR_OK && !opts->start) {
             print_done(&j);
+        } else if (rc == PITR_OK) {
+            rc = start_server(&j, err);
         } else {
             err_prefix(err,
                        "restore into %s failed, the directory is incomplete and was not "

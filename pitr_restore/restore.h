@@ -38,11 +38,15 @@ struct restore_options {
     size_t n_moves;
     bool force;
     bool dry_run;
+    bool start;         /* start the server and follow recovery to the target */
+    unsigned port;      /* 0: the port of the restored configuration */
+    const char *pg_bin; /* NULL: /usr/lib/postgresql/<major>/bin */
     bool quiet;
     const char *config_path; /* for the restore_command line; absolute */
 };
 
-/* Plans (printing the plan unless quiet), then restores unless dry_run. */
+/* Plans (printing the plan unless quiet), then restores unless dry_run, then with start runs the
+ * server until recovery ends and checks the point reached against the target. */
 enum pitr_rc restore_run(const struct config *cfg, const struct restore_options *opts,
                          struct pitr_err *err) PITR_MUST_CHECK;
 

@@ -209,6 +209,19 @@ enum pitr_rc repl_show(struct repl_conn *c, const char *name, char *out, size_t 
     return rc;
 }
 
+enum pitr_rc repl_query_row(struct repl_conn *c, const char *sql, char **values, int ncols,
+                            struct pitr_err *err)
+{
+    PGresult *res = NULL;
+    enum pitr_rc rc = query_row(c, sql, sql, ncols, &res, err);
+
+    for (int i = 0; rc == PITR_OK && i < ncols; i++) {
+        values[i] = PQgetisnull(res, 0, i) ? NULL : xstrdup(PQgetvalue(res, 0, i));
+    }
+    PQclear(res);
+    return rc;
+}
+
 enum pitr_rc repl_exec(struct repl_conn *c, const char *sql, struct pitr_err *err)
 {
     PGresult *res = PQexec(c->pg, sql);

@@ -39,6 +39,11 @@ enum pitr_rc repl_identify_system(struct repl_conn *c, struct repl_system *out,
 /* Runs SHOW name and copies the value into out. */
 enum pitr_rc repl_show(struct repl_conn *c, const char *name, char *out, size_t size,
                        struct pitr_err *err) PITR_MUST_CHECK;
+/* Runs a query that returns exactly one row of ncols columns on an ordinary connection; values[i]
+ * becomes a heap copy of column i (NULL for SQL NULL), which the caller frees. values is written
+ * only on success. */
+enum pitr_rc repl_query_row(struct repl_conn *c, const char *sql, char **values, int ncols,
+                            struct pitr_err *err) PITR_MUST_CHECK;
 /* Runs one SQL statement on an ordinary connection, discarding any rows. */
 enum pitr_rc repl_exec(struct repl_conn *c, const char *sql, struct pitr_err *err) PITR_MUST_CHECK;
 

@@ -39,6 +39,7 @@ psql_at "$PORT" "insert into marks(n) values (1)"
 T1=$(psql_at "$PORT" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 sleep 1.1
 psql_at "$PORT" "insert into marks(n) values (2)"
+LSN2=$(psql_at "$PORT" "select pg_current_wal_lsn()")
 psql_at "$PORT" "select pg_create_restore_point('after_two')" >/dev/null
 psql_at "$PORT" "insert into marks(n) values (3)"
 as_pg "$PG_BIN/pgbench" -h "$WORK" -p "$PORT" -U postgres -t 200 postgres >/dev/null 2>&1
@@ -86,10 +87,44 @@ stop_restored r_time
 restore_to r_name --to-name after_two
 check "recovery stopped at the restore point: rows 1,2 ($(marks))" test "$(marks)" = 1,2
 stop_restored r_name
+restore_to r_lsn --to-lsn "$LSN2"
+check "recovery stopped at the LSN: rows 1,2 ($(marks))" test "$(marks)" = 1,2
+stop_restored r_lsn
 restore_to r_latest --to latest
 check "recovery to latest has every row: 1,2,3 ($(marks))" test "$(marks)" = 1,2,3
 check "and every pgbench change" test "$(psql_at "$RPORT" "select sum(abalance) from pgbench_accounts")" = "$ACCOUNTS"
 stop_restored r_latest
+
+# --- --start, and a second timeline ------------------------------------------------------------
+# The restored copy keeps archiving into the same repository: after it promotes, its history
+# file and its new timeline's WAL arrive there, and a later restore follows them.
+TPORT=$(free_port)
+expect_status "pitr-restore --start restores, starts and follows recovery" 0 as_pg "$RESTORE" \
+    --config "$CONF" --target-dir "$WORK/r_tl" --tablespace-map "$TS_DIR=$WORK/r_tl.ts1" \
+    --to "$T1" --start --port "$TPORT"
+on_exit "as_pg '$PG_BIN/pg_ctl' -D '$WORK/r_tl' -m immediate stop"
+check "it reports the point reached, before the target" \
+    grep -Eq "recovery ended: last replayed transaction ${T1:0:10} [0-9:.]+\+00, LSN [0-9A-F]+/[0-9A-F]+, now on timeline 2" "$WORK/last.out"
+RPORT=$TPORT
+check "the started copy runs on --port with row 1 only ($(marks))" test "$(marks)" = 1
+psql_at "$TPORT" "insert into marks(n) values (10)"
+T2=$(psql_at "$TPORT" "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+sleep 1.1
+psql_at "$TPORT" "insert into marks(n) values (11)"
+LAST2=$(switch_wal "$TPORT")
+check "timeline 2's WAL is archived" wait_archived "$TPORT" "$LAST2"
+check "with its history file" test -f "$REPO/$CLUSTER/wal/history/00000002.history"
+stop_restored r_tl
+restore_to r_tl2 --to "$T2"
+check "the plan follows timeline 2" grep -q "recovery ends on timeline 2" "$WORK/last.out"
+check "a restore on timeline 2 has rows 1,10 ($(marks))" test "$(marks)" = 1,10
+stop_restored r_tl2
+restore_to r_tl1 --to latest --timeline 1
+check "--timeline 1 stays on the first timeline: rows 1,2,3 ($(marks))" test "$(marks)" = 1,2,3
+stop_restored r_tl1
+expect_status "--start with --target-action shutdown is refused" 1 as_pg "$RESTORE" --config "$CONF" \
+    --target-dir "$WORK/x" --to latest --start --target-action shutdown
+expect_in_err "--start needs a running server" "use --target-action promote or pause"
 
 # --- the plan and the window --------------------------------------------------------------
 expect_status "--dry-run plans" 0 as_pg "$RESTORE" --config "$CONF" --target-dir "$WORK/dry" \
@@ -155,13 +190,13 @@ expect_in_err "naming the segment" "WAL segment $START_NAME, needed to make it c
 check "nothing was written" test ! -e "$WORK/nostart"
 
 copy_repo repo_gap
-GAP_NAME=$(ls "$WORK/repo_gap/$CLUSTER/wal/"*/ | grep -E '^[0-9A-F]{24}$' | sort | tail -3 | head -1)
+GAP_NAME=$(ls "$WORK/repo_gap/$CLUSTER/wal/0000000100000000/" | grep -E '^[0-9A-F]{24}$' | sort | tail -3 | head -1)
 rm -f "$WORK/repo_gap/$CLUSTER/wal/${GAP_NAME:0:16}/$GAP_NAME"
 expect_status "a time past a missing segment is refused" 1 as_pg "$RESTORE" --config "$WORK/repo_gap.conf" \
-    --target-dir "$WORK/gap" --to "$(date -u '+%Y-%m-%d %H:%M:%S')"
+    --target-dir "$WORK/gap" --to "$(date -u '+%Y-%m-%d %H:%M:%S')" --timeline 1
 expect_in_err "naming the gap" "WAL segment $GAP_NAME is missing, so recovery cannot pass"
 expect_status "--to latest over a gap plans, showing the gap" 0 as_pg "$RESTORE" \
-    --config "$WORK/repo_gap.conf" --target-dir "$WORK/gap" --to latest --dry-run \
+    --config "$WORK/repo_gap.conf" --target-dir "$WORK/gap" --to latest --dry-run --timeline 1 \
     --tablespace-map "$TS_DIR=$WORK/gap.ts1"
 check "the plan shows the gap" grep -q "gap: *$GAP_NAME is missing" "$WORK/last.out"
 

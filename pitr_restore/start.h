@@ -1,0 +1,26 @@
+/* start: runs a restored data directory with pg_ctl and follows its archive recovery until it
+ * promotes (or pauses) at the target, reporting the point it actually reached. */
+#ifndef PITR_RESTORE_START_H
+#define PITR_RESTORE_START_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct start_result {
+    bool promoted;        /* else paused at the target */
+    bool has_xact_time;   /* false when recovery replayed no transaction */
+    int64_t last_xact_us; /* the last replayed commit or abort (µs since the epoch, UTC) */
+    uint64_t replay_lsn;  /* the end of the last replayed record */
+    uint32_t tli;         /* the timeline the server now writes (0 when paused) */
+};
+
+/* Starts the server in pgdata with pg_bin/pg_ctl (its log in log_path) and waits, showing replay
+ * progress unless quiet, until recovery ends. PITR_IO when pg_ctl cannot run; PITR_PROTOCOL when
+ * the server stops during recovery (the message quotes its last FATAL line). */
+enum pitr_rc start_and_follow(const char *pgdata, const char *pg_bin, const char *log_path,
+                              bool quiet, struct start_result *out,
+                              struct pitr_err *err) PITR_MUST_CHECK;
+
+#endif
