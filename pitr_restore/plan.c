@@ -17,133 +17,27 @@
 
 enum { TLI_MAX_PROBE = 10000 };
 
-/* The archived segments of one timeline, sorted, with their archive times. */
-struct segset {
-    uint64_t *segnos;
-    int64_t *mtimes;
-    size_t n;
-    uint32_t tli;
-    uint32_t seg_size;
-};
-
-struct list_ctx {
-    struct segset *set;
-    char **dirs;
-    size_t n_dirs;
-};
-
-static void segset_fini(struct segset *set)
+/* A segment the catalog does not list may still be stored (archived before the catalog existed,
+ * or its entry lost): the WAL object itself is the truth, the catalog only an index of it. */
+static enum pitr_rc wal_stored(struct storage *s, const char *cluster, uint32_t tli,
+                               uint64_t segno, uint32_t seg_size, struct storage_info *info,
+                               bool *found, struct pitr_err *err)
 {
-    free(set->segnos);
-    free(set->mtimes);
-    memset(set, 0, sizeof(*set));
-}
-
-static enum pitr_rc collect_dir(void *arg, const char *key, const struct storage_info *info,
-                                struct pitr_err *err)
-{
-    struct list_ctx *ctx = arg;
-    const char *name = strrchr(key, '/');
-    char prefix[9];
-
-    (void)err;
-    name = name ? name + 1 : key;
-    snprintf(prefix, sizeof(prefix), "%08X", ctx->set->tli);
-    if (info->is_dir && strlen(name) == 16 && strncmp(name, prefix, 8) == 0) {
-        ctx->dirs = xrealloc(ctx->dirs, (ctx->n_dirs + 1) * sizeof(*ctx->dirs));
-        ctx->dirs[ctx->n_dirs++] = xstrdup(key);
-    }
-    return PITR_OK;
-}
-
-static enum pitr_rc collect_segment(void *arg, const char *key, const struct storage_info *info,
-                                    struct pitr_err *err)
-{
-    struct segset *set = arg;
-    const char *name = strrchr(key, '/');
+    char name[25];
+    char key[1024];
     struct wal_file f;
-    struct pitr_err ignored;
+    enum pitr_rc rc;
 
-    (void)err;
-    name = name ? name + 1 : key;
-    if (info->is_dir || wal_parse_name(name, &f, &ignored) != PITR_OK ||
-        f.kind != WAL_FILE_SEGMENT || f.tli != set->tli) {
-        return PITR_OK; /* .partial, .backup and anything else do not make WAL replayable */
+    wal_segment_name(tli, segno, seg_size, name);
+    rc = wal_parse_name(name, &f, err);
+    if (rc == PITR_OK) {
+        rc = repo_wal_key(cluster, name, &f, key, sizeof(key), err);
     }
-    set->segnos = xrealloc(set->segnos, (set->n + 1) * sizeof(*set->segnos));
-    set->mtimes = xrealloc(set->mtimes, (set->n + 1) * sizeof(*set->mtimes));
-    set->segnos[set->n] = wal_segno(&f, set->seg_size);
-    set->mtimes[set->n] = info->mtime;
-    set->n++;
-    return PITR_OK;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a;
-    uint64_t y = *(const uint64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* Lists every archived segment of tli, sorted by segment number. */
-static enum pitr_rc segset_load(struct storage *s, const char *cluster, uint32_t tli,
-                                uint32_t seg_size, struct segset *out, struct pitr_err *err)
-{
-    struct segset set = {NULL, NULL, 0, tli, seg_size};
-    struct list_ctx ctx = {&set, NULL, 0};
-    char *wal_dir = xasprintf("%s/wal", cluster);
-    enum pitr_rc rc = storage_list(s, wal_dir, STORAGE_LIST_CHILDREN, collect_dir, &ctx, err);
-
-    for (size_t i = 0; rc == PITR_OK && i < ctx.n_dirs; i++) {
-        rc = storage_list(s, ctx.dirs[i], STORAGE_LIST_CHILDREN, collect_segment, &set, err);
+    if (rc == PITR_OK) {
+        rc = storage_stat(s, key, info, err);
     }
-    for (size_t i = 0; i < ctx.n_dirs; i++) {
-        free(ctx.dirs[i]);
-    }
-    free(ctx.dirs);
-    free(wal_dir);
-    if (rc != PITR_OK) {
-        segset_fini(&set);
-        return rc;
-    }
-    { /* sort (segno, mtime) pairs together: compare_u64 looks at the segno of each pair */
-        uint64_t *pairs = xcalloc(set.n * 2 + 1, sizeof(*pairs));
-
-        for (size_t i = 0; i < set.n; i++) {
-            pairs[2 * i] = set.segnos[i];
-            pairs[2 * i + 1] = (uint64_t)set.mtimes[i];
-        }
-        qsort(pairs, set.n, 2 * sizeof(*pairs), compare_u64);
-        for (size_t i = 0; i < set.n; i++) {
-            set.segnos[i] = pairs[2 * i];
-            set.mtimes[i] = (int64_t)pairs[2 * i + 1];
-        }
-        free(pairs);
-    }
-    *out = set;
-    return PITR_OK;
-}
-
-/* Index of segno in set, or -1. */
-static long segset_find(const struct segset *set, uint64_t segno)
-{
-    size_t lo = 0;
-    size_t hi = set->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (set->segnos[mid] == segno) {
-            return (long)mid;
-        }
-        if (set->segnos[mid] < segno) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return -1;
+    *found = rc == PITR_OK;
+    return rc == PITR_NOT_FOUND ? PITR_OK : rc;
 }
 
 static enum pitr_rc history_key(const char *cluster, uint32_t tli, char *out, size_t size,
@@ -314,17 +208,48 @@ static enum pitr_rc choose_backup(struct storage *s, const char *cluster,
                    "no complete backup lies on the path to the target timeline: check --timeline");
 }
 
-/* Notes whether any segment after the first missing one exists (a gap rather than the end). */
-static void note_gap(struct restore_plan *p, const struct segset *set, uint64_t missing)
+/* Notes whether the catalog knows any segment after the first missing one (a gap rather than
+ * the end). */
+static void note_gap(struct restore_plan *p, const struct catalog_wal *w, uint32_t tli,
+                     uint64_t missing)
 {
-    if (set->n > 0 && set->segnos[set->n - 1] > missing) {
-        p->gap = true;
-        p->gap_tli = set->tli;
-        p->gap_segno = missing;
+    for (size_t i = w->n_segs; i-- > 0;) {
+        if (w->segs[i].tli == tli && w->segs[i].segno > missing) {
+            p->gap = true;
+            p->gap_tli = tli;
+            p->gap_segno = missing;
+            return;
+        }
     }
 }
 
-/* Walks the WAL from the backup's start along the timeline path to the first missing segment. */
+/* Takes one present segment into the plan's view of the end of the WAL. */
+static void advance(struct restore_plan *p, uint32_t tli, uint64_t segno,
+                    const struct catalog_seg *seg, const struct catalog_wal *w, int64_t mtime)
+{
+    p->end_tli = tli;
+    p->end_segno = segno;
+    if (seg == NULL) {
+        p->uncataloged++;
+        p->end_archived_us = mtime * 1000000;
+        return;
+    }
+    p->end_archived_us = seg->archived_us;
+    if (seg->xacts > 0 && segno >= p->stop_segno) {
+        p->has_xact = true;
+        p->last_xact_us = seg->last_xact_us;
+    }
+    for (size_t i = 0; i < w->n_rps; i++) {
+        if (w->rps[i].tli == tli && wal_segno_of_lsn(w->rps[i].lsn, seg->seg_size) == segno &&
+            w->rps[i].lsn >= p->backup.stop_lsn) {
+            p->rps = xrealloc(p->rps, (p->n_rps + 1) * sizeof(*p->rps));
+            p->rps[p->n_rps++] = w->rps[i];
+        }
+    }
+}
+
+/* Walks the WAL from the backup's start along the timeline path to the first missing segment,
+ * by the catalog, checking the WAL object itself wherever the catalog has no entry. */
 static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct restore_plan *p,
                              struct pitr_err *err)
 {
@@ -343,25 +268,25 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
         uint64_t last = i < p->history.n
                             ? wal_segno_of_lsn(p->history.entries[i].end_lsn, seg_size) - 1
                             : UINT64_MAX;
-        struct segset set = {NULL, NULL, 0, 0, 0};
+        struct catalog_wal w = {NULL, 0, NULL, 0};
 
-        if (i == p->history.n && p->history.n == 0) {
-            tli = b->timeline;
-        }
-        rc = segset_load(s, cluster, tli, seg_size, &set, err);
+        rc = catalog_load_timeline(s, cluster, tli, cur, seg_size, &w, err);
         for (; rc == PITR_OK && cur <= last; cur++) {
-            long at = segset_find(&set, cur);
+            long at = catalog_find(&w, tli, cur);
+            struct storage_info info = {0, 0, false};
+            bool found = at >= 0;
 
-            if (at < 0) {
-                note_gap(p, &set, cur);
+            if (!found) {
+                rc = wal_stored(s, cluster, tli, cur, seg_size, &info, &found, err);
+            }
+            if (rc != PITR_OK || !found) {
+                note_gap(p, &w, tli, cur);
                 stopped = true;
                 break;
             }
-            p->end_tli = tli;
-            p->end_segno = cur;
-            p->end_time = set.mtimes[at];
+            advance(p, tli, cur, at >= 0 ? &w.segs[at] : NULL, &w, info.mtime);
         }
-        segset_fini(&set);
+        catalog_wal_fini(&w);
     }
     if (rc == PITR_OK && (p->end_tli == 0 || p->end_segno < p->stop_segno)) {
         char name[25];
@@ -376,6 +301,19 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
     return rc;
 }
 
+/* The latest time a recovery to a time can reach: the last commit or abort in the contiguous
+ * WAL (PostgreSQL stops only at a transaction's end record, and refuses to end recovery short of
+ * its target). Without catalog entries for some segments, their archive time stands in. */
+static int64_t window_end_us(const struct restore_plan *p)
+{
+    int64_t end = p->has_xact ? p->last_xact_us : p->backup.stop_time * 1000000;
+
+    if (p->uncataloged > 0 && p->end_archived_us > end) {
+        end = p->end_archived_us;
+    }
+    return end;
+}
+
 /* Refuses targets beyond the archived WAL, naming the nearest recoverable time. */
 static enum pitr_rc check_window(const struct restore_plan *p, const struct restore_options *o,
                                  struct pitr_err *err)
@@ -384,24 +322,24 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
     char gap[25] = "";
     uint64_t end_lsn = (p->end_segno + 1) * (uint64_t)p->backup.wal_seg_size;
 
-    fmt_time(p->end_time, end);
+    timestamp_format(window_end_us(p), end);
     if (p->gap) {
         wal_segment_name(p->gap_tli, p->gap_segno, p->backup.wal_seg_size, gap);
     }
-    if (o->target == RESTORE_TO_TIME && o->time_us > p->end_time * 1000000) {
+    if (o->target == RESTORE_TO_TIME && o->time_us > window_end_us(p)) {
         char t[TIMESTAMP_TEXT_LEN];
 
         timestamp_format(o->time_us, t);
         if (p->gap) {
             return err_set(err, PITR_CONFIG,
                            "%s is not recoverable from backup %s: WAL segment %s is missing, so "
-                           "recovery cannot pass %s; choose a time before that or a backup taken "
-                           "after the gap",
+                           "recovery cannot pass %s, the last commit before it; choose a time "
+                           "before that or a backup taken after the gap",
                            t, p->backup.id, gap, end);
         }
         return err_set(err, PITR_CONFIG,
                        "%s is after the end of the archived WAL: the latest recoverable time is "
-                       "about %s (use --to latest for everything archived)",
+                       "%s, the last commit archived (use --to latest for everything archived)",
                        t, end);
     }
     if (o->target == RESTORE_TO_LSN && o->lsn > end_lsn) {
@@ -412,6 +350,17 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
                        "the target LSN is after the end of the archived WAL (%s%s%s): the "
                        "latest recoverable LSN is below %s",
                        p->gap ? "segment " : "", gap, p->gap ? " is missing" : "", l);
+    }
+    if (o->target == RESTORE_TO_NAME && p->uncataloged == 0) {
+        for (size_t i = 0; i < p->n_rps; i++) {
+            if (strcmp(p->rps[i].name, o->value) == 0) {
+                return PITR_OK;
+            }
+        }
+        return err_set(err, PITR_CONFIG,
+                       "restore point \"%s\" is not in the archived WAL after backup %s%s%s: see "
+                       "pitr-catalog windows for the restore points there are",
+                       o->value, p->backup.id, p->gap ? " up to the missing segment " : "", gap);
     }
     return PITR_OK;
 }
@@ -456,6 +405,7 @@ enum pitr_rc restore_plan_build(struct storage *s, const char *cluster,
 
 void restore_plan_fini(struct restore_plan *p)
 {
+    free(p->rps);
     backup_record_fini(&p->backup);
     timeline_history_fini(&p->history);
 }
@@ -503,7 +453,7 @@ void restore_plan_print(const struct restore_plan *p, const struct restore_optio
 
     fmt_time(b->start_time, start);
     fmt_time(b->stop_time, stop);
-    fmt_time(p->end_time, end);
+    timestamp_format(window_end_us(p), end);
     str_human_bytes(b->raw_bytes, raw);
     str_human_bytes(b->stored_bytes, stored);
     wal_lsn_format(b->stop_lsn, lsn);
@@ -517,12 +467,15 @@ void restore_plan_print(const struct restore_plan *p, const struct restore_optio
     printf("  consistent:   at LSN %s\n", lsn);
     printf("  timeline:     recovery ends on timeline %u (--timeline %s)\n", p->target_tli,
            o->timeline ? o->timeline : "latest");
-    printf("  WAL archived: %s .. %s, contiguous, last archived %s\n", first_seg, last_seg, end);
+    printf("  WAL archived: %s .. %s, contiguous\n", first_seg, last_seg);
     if (p->gap) {
         char gap[25];
 
         wal_segment_name(p->gap_tli, p->gap_segno, b->wal_seg_size, gap);
         printf("  gap:          %s is missing: recovery cannot go further\n", gap);
     }
-    printf("  window:       %s .. about %s: the target is inside it\n", stop, end);
+    printf("  window:       %s .. %s%s: the target is inside it\n", stop, end,
+           p->uncataloged > 0 ? " (approximate: some segments have no catalog entry; run "
+                                "pitr-catalog rebuild)"
+                              : "");
 }

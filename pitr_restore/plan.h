@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "catalog/catalog.h"
 #include "pg/timeline.h"
 #include "repo/backup.h"
 #include "restore.h"
@@ -22,7 +23,12 @@ struct restore_plan {
     uint64_t stop_segno; /* the backup is consistent once this segment is replayed */
     uint32_t end_tli;
     uint64_t end_segno;
-    int64_t end_time; /* when the last of those segments was archived (seconds) */
+    int64_t end_archived_us; /* when the last of those segments was archived */
+    bool has_xact;           /* a commit or abort after the backup's consistency point */
+    int64_t last_xact_us;    /* the last of them: the end of the window for time targets */
+    size_t uncataloged;      /* segments found in storage but not in the catalog */
+    struct catalog_rp *rps;  /* restore points after the consistency point (owned) */
+    size_t n_rps;
     /* the first missing segment after end_segno, when later WAL exists beyond it */
     bool gap;
     uint32_t gap_tli;

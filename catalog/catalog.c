@@ -1,0 +1,661 @@
+/* catalog: text lines with a checksum each; the only writes are create-only entries and whole-file
+ * replacements of a folder's merge, so a crash leaves either the old file or the new one. */
+#include "catalog.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/strutil.h"
+#include "base/timestamp.h"
+#include "base/xalloc.h"
+#include "crypto/sha256.h"
+#include "pg/wal.h"
+
+static const char header[] = "pitr-catalog 1\n";
+
+enum { LINE_SUM_HEX = 16, CATALOG_FILE_MAX = 64 * 1024 * 1024, KEY_MAX = 1024 };
+
+void catalog_time_format(int64_t us, char out[CATALOG_TIME_LEN])
+{
+    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    long frac = (long)(us - (int64_t)secs * 1000000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    snprintf(out, CATALOG_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+static void line_sum(const char *line, size_t len, char out[LINE_SUM_HEX + 1])
+{
+    uint8_t digest[SHA256_LEN];
+
+    sha256_buffer((const uint8_t *)line, len, digest);
+    str_hex_encode(digest, LINE_SUM_HEX / 2, out);
+}
+
+/* Appends the line in `line` (no newline) with its checksum. */
+static enum pitr_rc append_line(struct buf *out, const char *line, struct pitr_err *err)
+{
+    char sum[LINE_SUM_HEX + 1];
+
+    line_sum(line, strlen(line), sum);
+    return buf_printf(out, err, "%s ~%s\n", line, sum);
+}
+
+/* Restore point names may hold anything but NUL: spaces, '%' and controls are %-escaped. */
+static void escape_name(const char *name, char *out, size_t size)
+{
+    size_t o = 0;
+
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && o + 4 < size; p++) {
+        if (*p <= ' ' || *p == '%' || *p == '~' || *p >= 0x7f) {
+            o += (size_t)snprintf(out + o, size - o, "%%%02X", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+}
+
+static enum pitr_rc unescape_name(const char *in, char out[CATALOG_RP_NAME_MAX])
+{
+    size_t o = 0;
+
+    for (const char *p = in; *p != '\0'; p++) {
+        uint64_t v;
+
+        if (o + 1 >= CATALOG_RP_NAME_MAX) {
+            return PITR_CORRUPT;
+        }
+        if (*p == '%') {
+            if (p[1] == '\0' || p[2] == '\0' || str_parse_hex_u64(p + 1, 2, &v) != PITR_OK ||
+                v == 0) {
+                return PITR_CORRUPT;
+            }
+            out[o++] = (char)v;
+            p += 2;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    return PITR_OK;
+}
+
+static enum pitr_rc format_seg_line(const struct catalog_seg *seg, struct buf *out,
+                                    struct pitr_err *err)
+{
+    char name[25];
+    char archived[CATALOG_TIME_LEN];
+    char first[CATALOG_TIME_LEN];
+    char last[CATALOG_TIME_LEN];
+    char line[512];
+
+    wal_segment_name(seg->tli, seg->segno, seg->seg_size, name);
+    catalog_time_format(seg->archived_us, archived);
+    if (seg->xacts > 0) {
+        catalog_time_format(seg->first_xact_us, first);
+        catalog_time_format(seg->last_xact_us, last);
+        snprintf(line, sizeof(line),
+                 "seg %s size=%" PRIu32 " archived=%s xacts=%" PRIu32 " first=%s last=%s", name,
+                 seg->seg_size, archived, seg->xacts, first, last);
+    } else {
+        snprintf(line, sizeof(line), "seg %s size=%" PRIu32 " archived=%s xacts=0", name,
+                 seg->seg_size, archived);
+    }
+    return append_line(out, line, err);
+}
+
+/* A restore point's line names the segment it is in. */
+static enum pitr_rc format_rp_line(const struct catalog_seg *seg, const struct catalog_rp *rp,
+                                   struct buf *out, struct pitr_err *err)
+{
+    char name[25];
+    char lsn[18];
+    char when[CATALOG_TIME_LEN];
+    char escaped[CATALOG_RP_NAME_MAX * 3 + 1];
+    char line[512];
+
+    wal_segment_name(seg->tli, seg->segno, seg->seg_size, name);
+    wal_lsn_format(rp->lsn, lsn);
+    catalog_time_format(rp->time_us, when);
+    escape_name(rp->name, escaped, sizeof(escaped));
+    snprintf(line, sizeof(line), "rp %s lsn=%s time=%s name=%s", name, lsn, when, escaped);
+    return append_line(out, line, err);
+}
+
+enum pitr_rc catalog_entry_format(const struct catalog_seg *seg, const struct catalog_rp *rps,
+                                  size_t n_rps, struct buf *out, struct pitr_err *err)
+{
+    enum pitr_rc rc = buf_append(out, header, strlen(header), err);
+
+    if (rc == PITR_OK) {
+        rc = format_seg_line(seg, out, err);
+    }
+    for (size_t i = 0; rc == PITR_OK && i < n_rps; i++) {
+        rc = format_rp_line(seg, &rps[i], out, err);
+    }
+    return rc;
+}
+
+/* The value of "key=" among the space-separated fields, or NULL. */
+static const char *field(char **fields, int n, const char *key)
+{
+    size_t klen = strlen(key);
+
+    for (int i = 2; i < n; i++) {
+        if (strncmp(fields[i], key, klen) == 0 && fields[i][klen] == '=') {
+            return fields[i] + klen + 1;
+        }
+    }
+    return NULL;
+}
+
+static enum pitr_rc parse_time(const char *s, int64_t *out)
+{
+    struct pitr_err ignored;
+
+    return s != NULL && timestamp_parse(s, out, &ignored) == PITR_OK ? PITR_OK : PITR_CORRUPT;
+}
+
+static enum pitr_rc parse_u32(const char *s, uint32_t *out)
+{
+    struct pitr_err ignored;
+    uint64_t v;
+
+    if (s == NULL || str_parse_u64(s, "n", &v, &ignored) != PITR_OK || v > UINT32_MAX) {
+        return PITR_CORRUPT;
+    }
+    *out = (uint32_t)v;
+    return PITR_OK;
+}
+
+static enum pitr_rc parse_seg(char **f, int n, struct catalog_wal *w, struct wal_file *wf)
+{
+    struct catalog_seg seg;
+
+    memset(&seg, 0, sizeof(seg));
+    if (parse_u32(field(f, n, "size"), &seg.seg_size) != PITR_OK ||
+        !wal_seg_size_valid(seg.seg_size) ||
+        parse_time(field(f, n, "archived"), &seg.archived_us) != PITR_OK ||
+        parse_u32(field(f, n, "xacts"), &seg.xacts) != PITR_OK) {
+        return PITR_CORRUPT;
+    }
+    if (seg.xacts > 0 && (parse_time(field(f, n, "first"), &seg.first_xact_us) != PITR_OK ||
+                          parse_time(field(f, n, "last"), &seg.last_xact_us) != PITR_OK ||
+                          seg.first_xact_us > seg.last_xact_us)) {
+        return PITR_CORRUPT;
+    }
+    seg.tli = wf->tli;
+    seg.segno = wal_segno(wf, seg.seg_size);
+    w->segs = xrealloc(w->segs, (w->n_segs + 1) * sizeof(*w->segs));
+    w->segs[w->n_segs++] = seg;
+    return PITR_OK;
+}
+
+static enum pitr_rc parse_rp(char **f, int n, struct catalog_wal *w, struct wal_file *wf)
+{
+    struct catalog_rp rp;
+    struct pitr_err ignored;
+    const char *lsn = field(f, n, "lsn");
+    const char *name = field(f, n, "name");
+
+    memset(&rp, 0, sizeof(rp));
+    if (lsn == NULL || wal_lsn_parse(lsn, &rp.lsn, &ignored) != PITR_OK ||
+        parse_time(field(f, n, "time"), &rp.time_us) != PITR_OK || name == NULL ||
+        unescape_name(name, rp.name) != PITR_OK) {
+        return PITR_CORRUPT;
+    }
+    rp.tli = wf->tli;
+    w->rps = xrealloc(w->rps, (w->n_rps + 1) * sizeof(*w->rps));
+    w->rps[w->n_rps++] = rp;
+    return PITR_OK;
+}
+
+/* Checks one line's checksum and splits it into at most max fields. */
+static enum pitr_rc split_line(char *line, char **fields, int max, int *n)
+{
+    char *tilde = strrchr(line, '~');
+    char sum[LINE_SUM_HEX + 1];
+
+    if (tilde == NULL || tilde == line || tilde[-1] != ' ' ||
+        strlen(tilde + 1) != LINE_SUM_HEX) {
+        return PITR_CORRUPT;
+    }
+    line_sum(line, (size_t)(tilde - 1 - line), sum);
+    if (memcmp(sum, tilde + 1, LINE_SUM_HEX) != 0) {
+        return PITR_CORRUPT;
+    }
+    tilde[-1] = '\0';
+    *n = 0;
+    for (char *p = line; *p != '\0' && *n < max;) {
+        fields[(*n)++] = p;
+        p += strcspn(p, " ");
+        if (*p == ' ') {
+            *p++ = '\0';
+        }
+    }
+    return PITR_OK;
+}
+
+enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struct catalog_wal *w,
+                           struct pitr_err *err)
+{
+    char *copy = xstrndup(text, len);
+    char *line = copy;
+    enum pitr_rc rc = PITR_OK;
+    int lineno = 1;
+
+    if (strncmp(copy, header, strlen(header)) != 0) {
+        free(copy);
+        return err_set(err, PITR_CORRUPT, "%s is not a pitr catalog file (no \"pitr-catalog 1\" "
+                       "header)",
+                       name);
+    }
+    line += strlen(header);
+    while (rc == PITR_OK && *line != '\0') {
+        char *next = strchr(line, '\n');
+        char *f[12];
+        int n = 0;
+        struct wal_file wf;
+        struct pitr_err ignored;
+
+        lineno++;
+        if (next == NULL) {
+            rc = PITR_CORRUPT; /* a file always ends in a newline: this one was cut */
+            break;
+        }
+        *next++ = '\0';
+        rc = split_line(line, f, 12, &n);
+        if (rc == PITR_OK && (n < 2 || wal_parse_name(f[1], &wf, &ignored) != PITR_OK ||
+                              wf.kind != WAL_FILE_SEGMENT)) {
+            rc = PITR_CORRUPT;
+        }
+        if (rc == PITR_OK && strcmp(f[0], "seg") == 0) {
+            rc = parse_seg(f, n, w, &wf);
+        } else if (rc == PITR_OK && strcmp(f[0], "rp") == 0) {
+            rc = parse_rp(f, n, w, &wf);
+        } else if (rc == PITR_OK) {
+            rc = PITR_CORRUPT;
+        }
+        line = next;
+    }
+    free(copy);
+    if (rc != PITR_OK) {
+        return err_set(err, PITR_CORRUPT,
+                       "%s line %d is damaged (malformed or its checksum does not match): run "
+                       "pitr-catalog rebuild",
+                       name, lineno);
+    }
+    return PITR_OK;
+}
+
+static int compare_seg(const void *a, const void *b)
+{
+    const struct catalog_seg *x = a;
+    const struct catalog_seg *y = b;
+
+    if (x->tli != y->tli) {
+        return x->tli < y->tli ? -1 : 1;
+    }
+    return x->segno < y->segno ? -1 : x->segno > y->segno;
+}
+
+static int compare_rp(const void *a, const void *b)
+{
+    const struct catalog_rp *x = a;
+    const struct catalog_rp *y = b;
+
+    if (x->tli != y->tli) {
+        return x->tli < y->tli ? -1 : 1;
+    }
+    if (x->lsn != y->lsn) {
+        return x->lsn < y->lsn ? -1 : 1;
+    }
+    return strcmp(x->name, y->name);
+}
+
+void catalog_wal_normalize(struct catalog_wal *w)
+{
+    size_t k = 0;
+
+    if (w->n_segs > 1) {
+        qsort(w->segs, w->n_segs, sizeof(*w->segs), compare_seg);
+    }
+    for (size_t i = 0; i < w->n_segs; i++) {
+        if (k == 0 || compare_seg(&w->segs[k - 1], &w->segs[i]) != 0) {
+            w->segs[k++] = w->segs[i];
+        }
+    }
+    w->n_segs = k;
+    k = 0;
+    if (w->n_rps > 1) {
+        qsort(w->rps, w->n_rps, sizeof(*w->rps), compare_rp);
+    }
+    for (size_t i = 0; i < w->n_rps; i++) {
+        if (k == 0 || compare_rp(&w->rps[k - 1], &w->rps[i]) != 0) {
+            w->rps[k++] = w->rps[i];
+        }
+    }
+    w->n_rps = k;
+}
+
+void catalog_wal_fini(struct catalog_wal *w)
+{
+    free(w->segs);
+    free(w->rps);
+    memset(w, 0, sizeof(*w));
+}
+
+long catalog_find(const struct catalog_wal *w, uint32_t tli, uint64_t segno)
+{
+    size_t lo = 0;
+    size_t hi = w->n_segs;
+    struct catalog_seg key = {tli, segno, 0, 0, 0, 0, 0};
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = compare_seg(&w->segs[mid], &key);
+
+        if (c == 0) {
+            return (long)mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+/* --- in the repository ----------------------------------------------------------------------- */
+
+static void folder_name(uint32_t tli, uint64_t segno, uint32_t seg_size, char out[17])
+{
+    char name[25];
+
+    wal_segment_name(tli, segno, seg_size, name);
+    memcpy(out, name, 16);
+    out[16] = '\0';
+}
+
+enum pitr_rc catalog_record_segment(struct storage *s, const char *cluster,
+                                    const struct catalog_seg *seg, const struct catalog_rp *rps,
+                                    size_t n_rps, struct pitr_err *err)
+{
+    char name[25];
+    char key[KEY_MAX];
+    struct buf text;
+    struct write_opts opts = {true, 0};
+    enum pitr_rc rc;
+
+    wal_segment_name(seg->tli, seg->segno, seg->seg_size, name);
+    buf_init(&text, 1024 * 1024);
+    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s/%s", cluster, name, name);
+    if (rc == PITR_OK) {
+        rc = catalog_entry_format(seg, rps, n_rps, &text, err);
+    }
+    if (rc == PITR_OK) {
+        rc = storage_put(s, key, &opts, text.data, text.len, err);
+    }
+    if (rc == PITR_EXISTS) {
+        rc = PITR_OK;
+    }
+    buf_fini(&text);
+    return rc;
+}
+
+/* Reads one catalog object into w; PITR_NOT_FOUND when it is missing. */
+static enum pitr_rc read_into(struct storage *s, const char *key, struct catalog_wal *w,
+                              struct pitr_err *err)
+{
+    struct buf text;
+    enum pitr_rc rc;
+
+    buf_init(&text, CATALOG_FILE_MAX);
+    rc = storage_get(s, key, &text, err);
+    if (rc == PITR_OK) {
+        rc = catalog_parse((const char *)text.data, text.len, key, w, err);
+    }
+    buf_fini(&text);
+    return rc;
+}
+
+struct names {
+    char **v;
+    size_t n;
+};
+
+static void names_add(struct names *n, const char *s)
+{
+    n->v = xrealloc(n->v, (n->n + 1) * sizeof(*n->v));
+    n->v[n->n++] = xstrdup(s);
+}
+
+static void names_fini(struct names *n)
+{
+    for (size_t i = 0; i < n->n; i++) {
+        free(n->v[i]);
+    }
+    free(n->v);
+    memset(n, 0, sizeof(*n));
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum pitr_rc collect_name(void *arg, const char *key, const struct storage_info *info,
+                                 struct pitr_err *err)
+{
+    struct names *n = arg;
+    const char *base = strrchr(key, '/');
+
+    (void)info;
+    (void)err;
+    names_add(n, base ? base + 1 : key);
+    return PITR_OK;
+}
+
+/* Adds the entries of one folder that w does not have yet (w normalized). */
+static enum pitr_rc read_entries(struct storage *s, const char *cluster, const char *folder,
+                                 uint32_t seg_size, struct catalog_wal *w, struct pitr_err *err)
+{
+    struct names entries = {NULL, 0};
+    char dir[KEY_MAX];
+    size_t before = w->n_segs;
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal/%s", cluster, folder);
+
+    if (rc == PITR_OK) {
+        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_name, &entries, err);
+    }
+    for (size_t i = 0; rc == PITR_OK && i < entries.n; i++) {
+        struct wal_file wf;
+        struct pitr_err ignored;
+        char key[KEY_MAX];
+
+        if (wal_parse_name(entries.v[i], &wf, &ignored) != PITR_OK ||
+            wf.kind != WAL_FILE_SEGMENT ||
+            catalog_find(w, wf.tli, wal_segno(&wf, seg_size)) >= 0) {
+            continue; /* not an entry (a temp file), or already in the merged file */
+        }
+        rc = str_format(key, sizeof(key), err, "%s/%s", dir, entries.v[i]);
+        if (rc == PITR_OK) {
+            rc = read_into(s, key, w, err);
+        }
+        if (rc == PITR_NOT_FOUND) {
+            rc = PITR_OK; /* removed since the listing (expire) */
+        }
+    }
+    names_fini(&entries);
+    if (rc == PITR_OK && w->n_segs != before) {
+        catalog_wal_normalize(w);
+    }
+    return rc;
+}
+
+/* Segments of w inside folder (tli, log). */
+static size_t count_in_folder(const struct catalog_wal *w, uint32_t tli, uint64_t first,
+                              uint64_t per_folder)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < w->n_segs; i++) {
+        n += w->segs[i].tli == tli && w->segs[i].segno >= first &&
+             w->segs[i].segno < first + per_folder;
+    }
+    return n;
+}
+
+/* Loads one folder: its merged file, plus its entries unless the merged file is complete. */
+static enum pitr_rc load_folder(struct storage *s, const char *cluster, const char *folder,
+                                uint32_t tli, uint64_t log, uint32_t seg_size,
+                                struct catalog_wal *w, struct pitr_err *err)
+{
+    char key[KEY_MAX];
+    uint64_t per_folder = wal_segs_per_log(seg_size);
+    enum pitr_rc rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
+
+    if (rc == PITR_OK) {
+        rc = read_into(s, key, w, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        catalog_wal_normalize(w);
+        if (count_in_folder(w, tli, log * per_folder, per_folder) < per_folder) {
+            rc = read_entries(s, cluster, folder, seg_size, w, err);
+        }
+    }
+    return rc;
+}
+
+/* Folder names ("TTTTTTTTXXXXXXXX", from entry folders and merged files) of tli from log on. */
+static enum pitr_rc list_folders(struct storage *s, const char *cluster, uint32_t tli,
+                                 uint64_t from_log, struct names *out, struct pitr_err *err)
+{
+    struct names all = {NULL, 0};
+    char dir[KEY_MAX];
+    char prefix[9];
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+
+    snprintf(prefix, sizeof(prefix), "%08X", tli);
+    if (rc == PITR_OK) {
+        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_name, &all, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    }
+    for (size_t i = 0; rc == PITR_OK && i < all.n; i++) {
+        const char *n = all.v[i];
+        size_t len = strlen(n);
+        uint64_t log;
+
+        if (!(len == 16 || (len == 20 && strcmp(n + 16, ".cat") == 0)) ||
+            strncmp(n, prefix, 8) != 0 || str_parse_hex_u64(n + 8, 8, &log) != PITR_OK ||
+            log < from_log) {
+            continue;
+        }
+        all.v[i][16] = '\0';
+        if (out->n == 0 || strcmp(out->v[out->n - 1], n) != 0) {
+            names_add(out, n);
+        }
+    }
+    names_fini(&all);
+    if (rc == PITR_OK && out->n > 1) {
+        struct names dedup = {NULL, 0};
+
+        qsort(out->v, out->n, sizeof(*out->v), compare_names);
+        for (size_t i = 0; i < out->n; i++) {
+            if (dedup.n == 0 || strcmp(dedup.v[dedup.n - 1], out->v[i]) != 0) {
+                names_add(&dedup, out->v[i]);
+            }
+        }
+        names_fini(out);
+        *out = dedup;
+    }
+    return rc;
+}
+
+enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint32_t tli,
+                                   uint64_t from_segno, uint32_t seg_size, struct catalog_wal *out,
+                                   struct pitr_err *err)
+{
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct names folders = {NULL, 0};
+    uint64_t per_folder = wal_segs_per_log(seg_size);
+    enum pitr_rc rc = list_folders(s, cluster, tli, from_segno / per_folder, &folders, err);
+
+    for (size_t i = 0; rc == PITR_OK && i < folders.n; i++) {
+        uint64_t log = 0;
+
+        if (str_parse_hex_u64(folders.v[i] + 8, 8, &log) == PITR_OK) { /* list_folders checked */
+            rc = load_folder(s, cluster, folders.v[i], tli, log, seg_size, &w, err);
+        }
+    }
+    names_fini(&folders);
+    if (rc != PITR_OK) {
+        catalog_wal_fini(&w);
+        return rc;
+    }
+    catalog_wal_normalize(&w);
+    *out = w;
+    return PITR_OK;
+}
+
+/* Renders every segment of w (with the restore points inside it) as one catalog file. */
+static enum pitr_rc format_all(const struct catalog_wal *w, struct buf *out, struct pitr_err *err)
+{
+    enum pitr_rc rc = buf_append(out, header, strlen(header), err);
+
+    for (size_t i = 0; rc == PITR_OK && i < w->n_segs; i++) {
+        const struct catalog_seg *g = &w->segs[i];
+
+        rc = format_seg_line(g, out, err);
+        for (size_t r = 0; rc == PITR_OK && r < w->n_rps; r++) {
+            if (w->rps[r].tli == g->tli &&
+                wal_segno_of_lsn(w->rps[r].lsn, g->seg_size) == g->segno) {
+                rc = format_rp_line(g, &w->rps[r], out, err);
+            }
+        }
+    }
+    return rc;
+}
+
+enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32_t tli,
+                                  uint64_t segno, uint32_t seg_size, struct pitr_err *err)
+{
+    char folder[17];
+    char key[KEY_MAX];
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+    struct write_opts opts = {false, 0};
+    uint64_t per_folder = wal_segs_per_log(seg_size);
+    enum pitr_rc rc;
+
+    folder_name(tli, segno, seg_size, folder);
+    buf_init(&text, CATALOG_FILE_MAX);
+    rc = load_folder(s, cluster, folder, tli, segno / per_folder, seg_size, &w, err);
+    if (rc == PITR_OK) {
+        rc = read_entries(s, cluster, folder, seg_size, &w, err); /* even when complete */
+    }
+    if (rc == PITR_OK) {
+        rc = format_all(&w, &text, err);
+    }
+    if (rc == PITR_OK) {
+        rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
+    }
+    if (rc == PITR_OK) {
+        rc = storage_put(s, key, &opts, text.data, text.len, err);
+    }
+    buf_fini(&text);
+    catalog_wal_fini(&w);
+    return rc;
+}
