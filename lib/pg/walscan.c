@@ -6,13 +6,13 @@
 #include "pg/walscan.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "pg/crc32c.h"
 #include "pg/wal.h"
 #include "stream/filter_int.h"
 
@@ -129,61 +129,6 @@ struct walscan {
     uint8_t main[MAIN_CAP];
 };
 
-/* --- CRC-32C ---------------------------------------------------------------------------------- */
-
-/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as PostgreSQL checks WAL records with.
- * Written by hand because OpenSSL, our only checksum library, has no CRC-32C. Slicing-by-8: eight
- * 1 KiB tables let one step consume 8 bytes, about 1 cycle per byte, so a 16 MB segment costs a
- * few milliseconds. The tables are built once, on first use. */
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_build_tables(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-
-        for (int k = 0; k < 8; k++) {
-            c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        }
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++) {
-        for (int t = 1; t < 8; t++) {
-            uint32_t prev = crc_table[t - 1][i];
-
-            crc_table[t][i] = (prev >> 8) ^ crc_table[0][prev & 0xff];
-        }
-    }
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Continues crc (not inverted: start from 0xFFFFFFFF, invert at the end) over p[0..n). */
-static uint32_t crc32c_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-    while (n >= 8) {
-        uint32_t lo = le32(p) ^ crc;
-        uint32_t hi = le32(p + 4);
-
-        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^
-              crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
-              crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n > 0) {
-        crc = crc_table[0][(crc ^ *p) & 0xff] ^ (crc >> 8);
-        p++;
-        n--;
-    }
-    return crc;
-}
-
 /* --- helpers ---------------------------------------------------------------------------------- */
 
 /* WAL is written in the server's byte order; we run beside the server. */
@@ -237,16 +182,24 @@ static uint64_t lsn_at(const struct walscan *ws, uint64_t pos)
     return ws->res.start_lsn + pos;
 }
 
-/* Ends the valid WAL, saying why: the rest of the segment is only counted. */
-static void stop(struct walscan *ws, const char *fmt, ...) PITR_PRINTF(2, 3);
+/* Ends the valid WAL; the reason reads "<fmt...> at <lsn>". The rest of the segment is only
+ * counted. */
+static void stop(struct walscan *ws, uint64_t lsn, const char *fmt, ...) PITR_PRINTF(3, 4);
 
-static void stop(struct walscan *ws, const char *fmt, ...)
+static void stop(struct walscan *ws, uint64_t lsn, const char *fmt, ...)
 {
+    char *reason = ws->res.end_reason;
+    size_t size = sizeof(ws->res.end_reason);
+    char at[18];
+    size_t used;
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(ws->res.end_reason, sizeof(ws->res.end_reason), fmt, ap);
+    vsnprintf(reason, size, fmt, ap);
     va_end(ap);
+    wal_lsn_format(lsn, at);
+    used = strlen(reason);
+    snprintf(reason + used, size - used, " at %s", at);
     ws->st = ST_DONE;
 }
 
@@ -343,34 +296,32 @@ static void next_page(struct walscan *ws)
     uint32_t rem_len = get32(h + 16);
     uint64_t page_lsn = lsn_at(ws, ws->pos - SHORT_PHD);
     bool cont = (info & XLP_FIRST_IS_CONTRECORD) != 0;
-    char at[18];
 
-    wal_lsn_format(page_lsn, at);
     if (magic != ws->magic || (info & ~XLP_ALL_FLAGS) != 0 || (info & XLP_LONG_HEADER) != 0 ||
         pageaddr != page_lsn) {
         if (magic == 0 && info == 0 && pageaddr == 0) {
-            stop(ws, "zeroed page at %s", at);
+            stop(ws, page_lsn, "zeroed page");
         } else {
-            stop(ws, "invalid page header at %s", at);
+            stop(ws, page_lsn, "invalid page header");
         }
         return;
     }
     if (tli < ws->last_tli || tli > ws->name_tli) {
-        stop(ws, "out-of-sequence timeline %" PRIu32 " in page header at %s", tli, at);
+        stop(ws, page_lsn, "out-of-sequence timeline %" PRIu32 " in page header", tli);
         return;
     }
     ws->last_tli = tli;
     switch (ws->st) {
     case ST_SKIP:
         if (!cont || rem_len != ws->left) {
-            stop(ws, "page at %s does not continue the record before it", at);
+            stop(ws, page_lsn, "page without the rest of the record before it");
         }
         break;
     case ST_REC_HDR:
     case ST_REC_BODY:
         if (ws->st == ST_REC_HDR && ws->rec_have == 0) {
             if (cont) {
-                stop(ws, "page at %s continues a record where a new one should start", at);
+                stop(ws, page_lsn, "continuation where a new record should start");
             }
             break;
         }
@@ -380,9 +331,9 @@ static void next_page(struct walscan *ws)
             ws->tot_len = get32(ws->rec);
         }
         if (ws->tot_len < REC_HDR) {
-            stop(ws, "invalid record length %" PRIu32 " at %s", ws->tot_len, at);
+            stop(ws, ws->rec_start, "invalid record length %" PRIu32, ws->tot_len);
         } else if (!cont || rem_len == 0 || rem_len != ws->tot_len - record_got(ws)) {
-            stop(ws, "page at %s does not continue the record before it", at);
+            stop(ws, page_lsn, "page without the rest of the record before it");
         }
         break;
     case ST_PAD: /* padding never crosses a page (pages end 8-aligned) */
@@ -554,29 +505,28 @@ static void after_record(struct walscan *ws)
 static void begin_record(struct walscan *ws)
 {
     uint64_t prev = get64(ws->rec + 8);
-    char at[18];
 
-    wal_lsn_format(ws->rec_start, at);
     ws->tot_len = get32(ws->rec);
     if (ws->tot_len < REC_HDR) {
         if (ws->tot_len == 0) {
-            stop(ws, "zeroed space at %s", at);
+            stop(ws, ws->rec_start, "zeroed space");
         } else {
-            stop(ws, "invalid record length %" PRIu32 " at %s", ws->tot_len, at);
+            stop(ws, ws->rec_start, "invalid record length %" PRIu32, ws->tot_len);
         }
         return;
     }
     if (ws->have_prev && prev != ws->prev_start) {
+        char got[18];
         char want[18];
 
+        wal_lsn_format(prev, got);
         wal_lsn_format(ws->prev_start, want);
-        stop(ws, "record at %s links back to %X/%X, not %s", at, (unsigned)(prev >> 32),
-             (unsigned)prev, want);
+        stop(ws, ws->rec_start, "record linking back to %s, not %s,", got, want);
         return;
     }
     ws->body_len = ws->tot_len - REC_HDR;
     ws->body_have = 0;
-    ws->crc = 0xFFFFFFFFu;
+    ws->crc = CRC32C_INIT;
     ws->interest = interest_of(ws->rec[17], ws->rec[16]);
     ws->need = ws->interest == COMMIT || ws->interest == ABORT ? XACT_MAIN_NEED
                : ws->interest == RESTORE_POINT                 ? RESTORE_POINT_MAIN_NEED
@@ -622,17 +572,15 @@ static void add_restore_point(struct walscan *ws, uint64_t end_lsn)
 static void end_record(struct walscan *ws)
 {
     struct walscan_result *r = &ws->res;
-    uint32_t crc = crc32c_update(ws->crc, ws->rec, REC_CRC_OFF) ^ 0xFFFFFFFFu;
+    uint32_t crc = crc32c_update(ws->crc, ws->rec, REC_CRC_OFF) ^ CRC32C_XOROUT;
     uint64_t end_lsn = lsn_at(ws, align_up(ws->pos));
-    char at[18];
 
-    wal_lsn_format(ws->rec_start, at);
     if (crc != get32(ws->rec + REC_CRC_OFF)) {
-        stop(ws, "incorrect record checksum at %s", at);
+        stop(ws, ws->rec_start, "incorrect record checksum");
         return;
     }
     if (ws->bad) {
-        stop(ws, "record at %s has invalid block references", at);
+        stop(ws, ws->rec_start, "invalid block references in record");
         return;
     }
     r->records++;
@@ -658,7 +606,7 @@ static void end_record(struct walscan *ws)
     case SWITCH:
         /* The server zeroes the rest of the segment and goes on in the next one. */
         r->switched = true;
-        stop(ws, "XLOG_SWITCH at %s", at);
+        stop(ws, ws->rec_start, "XLOG_SWITCH");
         return;
     case NONE:
         break;
@@ -727,7 +675,6 @@ struct walscan *walscan_new(const char *name, struct pitr_err *err)
         err_set(err, PITR_CONFIG, "\"%s\" is not a WAL segment", name);
         return NULL;
     }
-    pthread_once(&crc_once, crc_build_tables);
     ws = xcalloc(1, sizeof(*ws));
     snprintf(ws->name, sizeof(ws->name), "%s", name); /* wal_parse_name bounds the length */
     ws->name_tli = f.tli;
