@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,11 +18,13 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/xalloc.h"
+#include "catalog/catalog.h"
 #include "crypto/key.h"
 #include "crypto/sha256.h"
 #include "object/object.h"
 #include "pg/control.h"
 #include "pg/wal.h"
+#include "pg/walscan.h"
 #include "repo/repo.h"
 #include "storage/storage.h"
 
@@ -40,6 +43,8 @@ struct push {
     int fd;
     uint64_t size;
     uint8_t *chunk;
+    struct walscan *scan; /* segments only: commit times and restore points for the catalog */
+    bool scan_failed;     /* the scan could not read the segment: no catalog entry */
 };
 
 static double now_ms(void)
@@ -106,6 +111,19 @@ static enum pitr_rc check_segment(const struct push *p, const uint8_t *head, siz
     return PITR_OK;
 }
 
+/* The scan only indexes the segment for the catalog: if it cannot read it, the segment is still
+ * archived (it passed check_segment), and the restore planner falls back to the WAL object. */
+static void feed_scan(struct push *p, const uint8_t *data, size_t len)
+{
+    struct pitr_err err;
+
+    if (p->scan != NULL && !p->scan_failed && walscan_feed(p->scan, data, len, &err) != PITR_OK) {
+        log_warn("\"%s\" could not be scanned for commit times, it gets no catalog entry: %s",
+                 p->wal_name, err.msg);
+        p->scan_failed = true;
+    }
+}
+
 /* Feeds the file through read-only mappings of PUSH_WINDOW bytes, each unmapped once written:
  * no copy out of the page cache, and no more than one window resident at a time. */
 static enum pitr_rc stream_mapped(struct push *p, struct object_writer *w, struct pitr_err *err)
@@ -123,6 +141,7 @@ static enum pitr_rc stream_mapped(struct push *p, struct object_writer *w, struc
             rc = check_segment(p, map, len, err);
         }
         if (rc == PITR_OK) {
+            feed_scan(p, map, len);
             rc = object_writer_write(w, map, len, err);
         }
         munmap(map, len);
@@ -155,6 +174,7 @@ static enum pitr_rc stream_file(struct push *p, struct object_writer *w, struct 
         if (got == 0) {
             return PITR_OK;
         }
+        feed_scan(p, p->chunk, got);
         rc = object_writer_write(w, p->chunk, got, err);
         if (rc != PITR_OK) {
             return rc;
@@ -252,6 +272,66 @@ static enum pitr_rc upload(struct push *p, struct object_summary *sum, struct pi
     return rc;
 }
 
+/* Records the archived segment in the catalog, and merges its folder's entries once the folder
+ * is full. A failed entry fails the archive (PostgreSQL retries, and the identical re-archive
+ * writes it), so the catalog never silently lacks a segment; a failed merge only costs readers a
+ * listing, so it is a warning. */
+static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
+{
+    struct walscan_result r;
+    struct catalog_seg seg;
+    struct catalog_rp rps[WALSCAN_MAX_RESTORE_POINTS];
+    struct timespec now;
+    enum pitr_rc rc;
+
+    if (p->scan == NULL || p->scan_failed) {
+        return PITR_OK;
+    }
+    if (walscan_finish(p->scan, &r, err) != PITR_OK) {
+        log_warn("\"%s\" could not be scanned for commit times, it gets no catalog entry: %s",
+                 p->wal_name, err->msg);
+        return PITR_OK;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    memset(&seg, 0, sizeof(seg));
+    seg.tli = p->file.tli;
+    seg.seg_size = r.seg_size;
+    seg.segno = wal_segno(&p->file, r.seg_size);
+    seg.archived_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    seg.xacts = (uint32_t)(r.commits + r.aborts);
+    if (r.commits > 0 && r.aborts > 0) {
+        seg.first_xact_us = r.first_commit < r.first_abort ? r.first_commit : r.first_abort;
+        seg.last_xact_us = r.last_commit > r.last_abort ? r.last_commit : r.last_abort;
+    } else if (seg.xacts > 0) {
+        seg.first_xact_us = r.commits > 0 ? r.first_commit : r.first_abort;
+        seg.last_xact_us = r.commits > 0 ? r.last_commit : r.last_abort;
+    }
+    for (unsigned i = 0; i < r.restore_points; i++) {
+        rps[i].tli = seg.tli;
+        rps[i].lsn = r.restore_point[i].lsn;
+        rps[i].time_us = r.restore_point[i].time;
+        snprintf(rps[i].name, sizeof(rps[i].name), "%s", r.restore_point[i].name);
+    }
+    if (r.restore_points_dropped > 0) {
+        log_warn("\"%s\" holds more than %d restore points: the catalog lists the first %d",
+                 p->wal_name, WALSCAN_MAX_RESTORE_POINTS, WALSCAN_MAX_RESTORE_POINTS);
+    }
+    rc = catalog_record_segment(p->storage, p->cluster, &seg, rps, r.restore_points, err);
+    if (rc != PITR_OK) {
+        return err_prefix(err, "could not record \"%s\" in the catalog", p->wal_name);
+    }
+    if ((seg.segno + 1) % wal_segs_per_log(seg.seg_size) == 0) {
+        struct pitr_err merge_err;
+
+        if (catalog_merge_folder(p->storage, p->cluster, seg.tli, seg.segno, seg.seg_size,
+                                 &merge_err) != PITR_OK) {
+            log_warn("could not merge the catalog folder of \"%s\": %s", p->wal_name,
+                     merge_err.msg);
+        }
+    }
+    return PITR_OK;
+}
+
 static enum pitr_rc setup(struct push *p, struct pitr_err *err)
 {
     const char *pgdata = p->cfg->pgdata ? p->cfg->pgdata : ".";
@@ -286,6 +366,10 @@ static enum pitr_rc setup(struct push *p, struct pitr_err *err)
         rc = repo_wal_key(p->cluster, p->wal_name, &p->file, p->object_key, sizeof(p->object_key),
                           err);
     }
+    if (rc == PITR_OK && p->file.kind == WAL_FILE_SEGMENT) {
+        p->scan = walscan_new(p->wal_name, err);
+        rc = p->scan == NULL ? err->rc : PITR_OK;
+    }
     if (rc == PITR_OK) {
         mine.sysid = p->ident.sysid;
         mine.pg_version = p->ident.major_version;
@@ -299,7 +383,7 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
                           struct pitr_err *err)
 {
     struct push p;
-    struct object_summary sum;
+    struct object_summary sum = {{0}, 0, 0};
     double start = now_ms();
     enum pitr_rc rc;
 
@@ -320,7 +404,11 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
             if (rc == PITR_OK) {
                 log_info("\"%s\" was already archived with identical content", wal_name);
             }
-        } else if (rc == PITR_OK) {
+        }
+        if (rc == PITR_OK) {
+            rc = record_in_catalog(&p, err);
+        }
+        if (rc == PITR_OK && sum.stored_size > 0) {
             log_info("archived \"%s\" (%" PRIu64 " -> %" PRIu64 " bytes, %s%s) in %.0f ms",
                      wal_name, sum.raw_size, sum.stored_size, cfg->compression,
                      p.key ? ", encrypted" : "", now_ms() - start);
@@ -333,6 +421,7 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
         close(p.fd);
     }
     free(p.chunk);
+    walscan_free(p.scan);
     free(p.cluster);
     storage_free(p.storage);
     key_free(p.key);

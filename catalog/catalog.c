@@ -25,8 +25,8 @@ void catalog_time_format(int64_t us, char out[CATALOG_TIME_LEN])
     struct tm tm;
 
     gmtime_r(&secs, &tm);
-    snprintf(out, CATALOG_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    snprintf(out, CATALOG_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 static void line_sum(const char *line, size_t len, char out[LINE_SUM_HEX + 1])
@@ -222,8 +222,7 @@ static enum pitr_rc split_line(char *line, char **fields, int max, int *n)
     char *tilde = strrchr(line, '~');
     char sum[LINE_SUM_HEX + 1];
 
-    if (tilde == NULL || tilde == line || tilde[-1] != ' ' ||
-        strlen(tilde + 1) != LINE_SUM_HEX) {
+    if (tilde == NULL || tilde == line || tilde[-1] != ' ' || strlen(tilde + 1) != LINE_SUM_HEX) {
         return PITR_CORRUPT;
     }
     line_sum(line, (size_t)(tilde - 1 - line), sum);
@@ -252,7 +251,8 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
 
     if (strncmp(copy, header, strlen(header)) != 0) {
         free(copy);
-        return err_set(err, PITR_CORRUPT, "%s is not a pitr catalog file (no \"pitr-catalog 1\" "
+        return err_set(err, PITR_CORRUPT,
+                       "%s is not a pitr catalog file (no \"pitr-catalog 1\" "
                        "header)",
                        name);
     }
@@ -480,8 +480,7 @@ static enum pitr_rc read_entries(struct storage *s, const char *cluster, const c
         struct pitr_err ignored;
         char key[KEY_MAX];
 
-        if (wal_parse_name(entries.v[i], &wf, &ignored) != PITR_OK ||
-            wf.kind != WAL_FILE_SEGMENT ||
+        if (wal_parse_name(entries.v[i], &wf, &ignored) != PITR_OK || wf.kind != WAL_FILE_SEGMENT ||
             catalog_find(w, wf.tli, wal_segno(&wf, seg_size)) >= 0) {
             continue; /* not an entry (a temp file), or already in the merged file */
         }

@@ -12,7 +12,8 @@
  *
  *   seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=12
  *       first=2026-01-08T14:25:01.123456Z last=2026-01-08T14:29:59.654321Z ~0123456789abcdef
- *   rp 000000010000000000000003 lsn=0/3000100 time=2026-01-08T14:27:00.000000Z name=before_drop ~...
+ *   rp 000000010000000000000003 lsn=0/3000100 time=2026-01-08T14:27:00.000000Z name=before_drop
+ * ~...
  *
  * Nothing is ever removed from an entry's folder by a merge, and a merge writes the union of what
  * it read, so concurrent writers can only make a .cat file lag behind the entries, never lose
@@ -36,8 +37,8 @@ struct catalog_seg {
     uint32_t tli;
     uint64_t segno;
     uint32_t seg_size;
-    int64_t archived_us; /* when pitr-archive stored it */
-    uint32_t xacts;      /* commit and abort records in it: each can end a recovery to a time */
+    int64_t archived_us;   /* when pitr-archive stored it */
+    uint32_t xacts;        /* commit and abort records in it: each can end a recovery to a time */
     int64_t first_xact_us; /* valid when xacts > 0 */
     int64_t last_xact_us;
 };

@@ -19,9 +19,9 @@ enum { TLI_MAX_PROBE = 10000 };
 
 /* A segment the catalog does not list may still be stored (archived before the catalog existed,
  * or its entry lost): the WAL object itself is the truth, the catalog only an index of it. */
-static enum pitr_rc wal_stored(struct storage *s, const char *cluster, uint32_t tli,
-                               uint64_t segno, uint32_t seg_size, struct storage_info *info,
-                               bool *found, struct pitr_err *err)
+static enum pitr_rc wal_stored(struct storage *s, const char *cluster, uint32_t tli, uint64_t segno,
+                               uint32_t seg_size, struct storage_info *info, bool *found,
+                               struct pitr_err *err)
 {
     char name[25];
     char key[1024];
@@ -276,7 +276,8 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
             struct storage_info info = {0, 0, false};
             bool found = at >= 0;
 
-            if (!found) {
+            /* the few segments the backup itself needs are checked in storage too */
+            if (!found || cur <= p->stop_segno) {
                 rc = wal_stored(s, cluster, tli, cur, seg_size, &info, &found, err);
             }
             if (rc != PITR_OK || !found) {

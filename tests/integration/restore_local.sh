@@ -136,11 +136,18 @@ expect_status "a time before the oldest backup is refused" 1 as_pg "$RESTORE" --
 expect_in_err "naming the earliest recoverable time" "2001-02-03 04:05:06\+00 is before the oldest backup .* earliest recoverable time is 20[0-9-]+ [0-9:]+\+00 \(backup $ID\)"
 expect_status "a time after the archived WAL is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/late" --to "$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M:%S')"
-expect_in_err "naming the latest recoverable time" "after the end of the archived WAL: the latest recoverable time is about 20"
+expect_in_err "naming the latest recoverable time, the last commit" "after the end of the archived WAL: the latest recoverable time is 20[0-9-]+ [0-9:.]+\+00, the last commit archived"
 check "refused restores write nothing" test ! -e "$WORK/early" -a ! -e "$WORK/late"
 expect_status "a junk time is refused" 1 as_pg "$RESTORE" --config "$CONF" --target-dir "$WORK/x" --to "yesterday-ish"
 expect_status "no target is refused" 1 as_pg "$RESTORE" --config "$CONF" --target-dir "$WORK/x"
 expect_in_err "asking for exactly one" "exactly one target"
+expect_status "an unknown restore point is refused" 1 as_pg "$RESTORE" --config "$CONF" \
+    --target-dir "$WORK/x" --to-name no_such_point
+expect_in_err "naming it" "restore point \"no_such_point\" is not in the archived WAL after backup $ID"
+check "the catalog has an entry per archived segment, with commit times" \
+    grep -q "^seg $LAST size=1048576 archived=[0-9T:.-]*Z xacts=[1-9][0-9]* first=.* last=.* ~[0-9a-f]\{16\}\$" \
+    "$REPO/$CLUSTER/catalog/wal/${LAST:0:16}/$LAST"
+check "and the restore point" grep -rq "^rp .* name=after_two ~" "$REPO/$CLUSTER/catalog/wal/"
 expect_status "an unknown backup id is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/x" --to latest --backup 20010101T000000Z
 expect_in_err "naming it" "backup 20010101T000000Z does not exist"
@@ -191,7 +198,8 @@ check "nothing was written" test ! -e "$WORK/nostart"
 
 copy_repo repo_gap
 GAP_NAME=$(ls "$WORK/repo_gap/$CLUSTER/wal/0000000100000000/" | grep -E '^[0-9A-F]{24}$' | sort | tail -3 | head -1)
-rm -f "$WORK/repo_gap/$CLUSTER/wal/${GAP_NAME:0:16}/$GAP_NAME"
+# a segment that never reached the repository: neither the WAL object nor its catalog entry
+rm -f "$WORK/repo_gap/$CLUSTER/wal/${GAP_NAME:0:16}/$GAP_NAME" "$WORK/repo_gap/$CLUSTER/catalog/wal/${GAP_NAME:0:16}/$GAP_NAME"
 expect_status "a time past a missing segment is refused" 1 as_pg "$RESTORE" --config "$WORK/repo_gap.conf" \
     --target-dir "$WORK/gap" --to "$(date -u '+%Y-%m-%d %H:%M:%S')" --timeline 1
 expect_in_err "naming the gap" "WAL segment $GAP_NAME is missing, so recovery cannot pass"
