@@ -282,6 +282,7 @@ static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
     struct catalog_seg seg;
     struct catalog_rp rps[WALSCAN_MAX_RESTORE_POINTS];
     struct timespec now;
+    size_t n_rps;
     enum pitr_rc rc;
 
     if (p->scan == NULL || p->scan_failed) {
@@ -293,30 +294,13 @@ static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
         return PITR_OK;
     }
     clock_gettime(CLOCK_REALTIME, &now);
-    memset(&seg, 0, sizeof(seg));
-    seg.tli = p->file.tli;
-    seg.seg_size = r.seg_size;
-    seg.segno = wal_segno(&p->file, r.seg_size);
-    seg.archived_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-    seg.xacts = (uint32_t)(r.commits + r.aborts);
-    if (r.commits > 0 && r.aborts > 0) {
-        seg.first_xact_us = r.first_commit < r.first_abort ? r.first_commit : r.first_abort;
-        seg.last_xact_us = r.last_commit > r.last_abort ? r.last_commit : r.last_abort;
-    } else if (seg.xacts > 0) {
-        seg.first_xact_us = r.commits > 0 ? r.first_commit : r.first_abort;
-        seg.last_xact_us = r.commits > 0 ? r.last_commit : r.last_abort;
-    }
-    for (unsigned i = 0; i < r.restore_points; i++) {
-        rps[i].tli = seg.tli;
-        rps[i].lsn = r.restore_point[i].lsn;
-        rps[i].time_us = r.restore_point[i].time;
-        snprintf(rps[i].name, sizeof(rps[i].name), "%s", r.restore_point[i].name);
-    }
+    n_rps = catalog_seg_from_scan(&r, p->file.tli, wal_segno(&p->file, r.seg_size),
+                                  (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, &seg, rps);
     if (r.restore_points_dropped > 0) {
         log_warn("\"%s\" holds more than %d restore points: the catalog lists the first %d",
                  p->wal_name, WALSCAN_MAX_RESTORE_POINTS, WALSCAN_MAX_RESTORE_POINTS);
     }
-    rc = catalog_record_segment(p->storage, p->cluster, &seg, rps, r.restore_points, err);
+    rc = catalog_record_segment(p->storage, p->cluster, &seg, rps, n_rps, err);
     if (rc != PITR_OK) {
         return err_prefix(err, "could not record \"%s\" in the catalog", p->wal_name);
     }

@@ -13,6 +13,7 @@
 #include "base/xalloc.h"
 #include "crypto/sha256.h"
 #include "pg/wal.h"
+#include "pg/walscan.h"
 
 static const char header[] = "pitr-catalog 1\n";
 
@@ -371,6 +372,31 @@ long catalog_find(const struct catalog_wal *w, uint32_t tli, uint64_t segno)
         }
     }
     return -1;
+}
+
+size_t catalog_seg_from_scan(const struct walscan_result *r, uint32_t tli, uint64_t segno,
+                             int64_t archived_us, struct catalog_seg *seg, struct catalog_rp *rps)
+{
+    memset(seg, 0, sizeof(*seg));
+    seg->tli = tli;
+    seg->seg_size = r->seg_size;
+    seg->segno = segno;
+    seg->archived_us = archived_us;
+    seg->xacts = (uint32_t)(r->commits + r->aborts);
+    if (r->commits > 0 && r->aborts > 0) {
+        seg->first_xact_us = r->first_commit < r->first_abort ? r->first_commit : r->first_abort;
+        seg->last_xact_us = r->last_commit > r->last_abort ? r->last_commit : r->last_abort;
+    } else if (seg->xacts > 0) {
+        seg->first_xact_us = r->commits > 0 ? r->first_commit : r->first_abort;
+        seg->last_xact_us = r->commits > 0 ? r->last_commit : r->last_abort;
+    }
+    for (unsigned i = 0; i < r->restore_points; i++) {
+        rps[i].tli = tli;
+        rps[i].lsn = r->restore_point[i].lsn;
+        rps[i].time_us = r->restore_point[i].time;
+        snprintf(rps[i].name, sizeof(rps[i].name), "%s", r->restore_point[i].name);
+    }
+    return r->restore_points;
 }
 
 /* --- in the repository ----------------------------------------------------------------------- */

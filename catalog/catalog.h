@@ -74,6 +74,13 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
 void catalog_wal_normalize(struct catalog_wal *w);
 void catalog_wal_fini(struct catalog_wal *w);
 
+struct walscan_result;
+
+/* Turns what walscan found in segment (tli, segno) into its entry and restore points (rps holds
+ * WALSCAN_MAX_RESTORE_POINTS); returns the number of restore points. */
+size_t catalog_seg_from_scan(const struct walscan_result *r, uint32_t tli, uint64_t segno,
+                             int64_t archived_us, struct catalog_seg *seg, struct catalog_rp *rps);
+
 /* Stores the entry of one segment, create-only: an entry already there is left as it is (the
  * segment was archived before, and the first scan stands). */
 enum pitr_rc catalog_record_segment(struct storage *s, const char *cluster,
@@ -96,5 +103,63 @@ long catalog_find(const struct catalog_wal *w, uint32_t tli, uint64_t segno);
 
 /* Formats µs since the epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ" into out. */
 void catalog_time_format(int64_t us, char out[CATALOG_TIME_LEN]);
+
+/* --- recoverable windows -------------------------------------------------------------------- */
+
+struct backup_record;
+
+/* One stretch of time a restore can reach: from a backup's consistency point (or the branch point
+ * of its timeline) to the last transaction end in the contiguous WAL after it. */
+struct catalog_window {
+    uint32_t tli;
+    int64_t from_us;
+    int64_t to_us;
+    char backup_id[32]; /* the backup it starts from ("" when inherited at a timeline switch) */
+    uint64_t first_segno;
+    uint64_t last_segno;
+    /* the first missing segment after last_segno when later WAL exists (a gap), else 0 */
+    uint64_t gap_segno;
+};
+
+struct catalog_windows {
+    struct catalog_window *v; /* owned; sorted by timeline, then time */
+    size_t n;
+    struct catalog_rp *rps; /* every restore point inside a window (owned) */
+    size_t n_rps;
+    uint32_t seg_size;
+};
+
+/* Computes the windows from the complete backups (oldest first) and the catalog of every
+ * timeline the repository has WAL for. The caller frees with catalog_windows_fini. */
+enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster,
+                                     const struct backup_record *backups, size_t n_backups,
+                                     struct catalog_windows *out,
+                                     struct pitr_err *err) PITR_MUST_CHECK;
+void catalog_windows_fini(struct catalog_windows *w);
+
+/* --- derived data: rebuild and check ---------------------------------------------------------- */
+
+struct key;
+
+struct catalog_check {
+    size_t segments;       /* WAL segment objects seen */
+    size_t entries;        /* catalog entries seen */
+    size_t missing_entry;  /* objects without an entry */
+    size_t missing_object; /* entries without an object */
+    size_t damaged;        /* catalog files that do not parse */
+};
+
+/* Calls report(arg, line) for each difference between the catalog and the WAL objects of the
+ * cluster, and fills *out. */
+typedef void catalog_report_fn(void *arg, const char *line);
+enum pitr_rc catalog_check_run(struct storage *s, const char *cluster, catalog_report_fn *report,
+                               void *arg, struct catalog_check *out,
+                               struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Rescans every WAL segment object (decrypting with key, which may be NULL) and rewrites every
+ * entry and merged folder from what it holds; the archive time becomes the object's time.
+ * *segments receives the number of segments scanned. */
+enum pitr_rc catalog_rebuild(struct storage *s, const char *cluster, const struct key *key,
+                             size_t *segments, struct pitr_err *err) PITR_MUST_CHECK;
 
 #endif

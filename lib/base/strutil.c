@@ -189,3 +189,19 @@ void str_human_bytes(uint64_t bytes, char out[16])
     }
     snprintf(out, 16, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
 }
+
+enum pitr_rc str_json_quote(struct buf *out, const char *s, struct pitr_err *err)
+{
+    enum pitr_rc rc = buf_append(out, "\"", 1, err);
+
+    for (const unsigned char *p = (const unsigned char *)s; rc == PITR_OK && *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            rc = buf_printf(out, err, "\\%c", *p);
+        } else if (*p < 0x20) {
+            rc = buf_printf(out, err, "\\u%04x", *p);
+        } else {
+            rc = buf_append(out, p, 1, err);
+        }
+    }
+    return rc == PITR_OK ? buf_append(out, "\"", 1, err) : rc;
+}

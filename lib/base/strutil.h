@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 /* Parses a whole decimal string (no sign, no spaces) into *out; `what` names it in errors. */
@@ -37,6 +38,8 @@ char *str_trim(char *s);
 
 /* Formats a byte count for people, in SI units as pg_basebackup does: "512 B", "1.50 MB". */
 void str_human_bytes(uint64_t bytes, char out[16]);
+/* Appends s to out as a JSON string literal (quotes, backslash escapes, \u00XX for controls). */
+enum pitr_rc str_json_quote(struct buf *out, const char *s, struct pitr_err *err) PITR_MUST_CHECK;
 /* Compares two byte ranges in time independent of their contents (for secrets and MACs). */
 bool str_equal_ct(const uint8_t *a, const uint8_t *b, size_t len);
 

@@ -1,0 +1,230 @@
+/* windows: a window is a backup's consistency point followed by unbroken WAL; it ends at the last
+ * transaction end in that WAL, because recovery to a time stops only at a commit or abort record
+ * and PostgreSQL refuses to end recovery before reaching its target. A timeline that branched off
+ * inside a window continues it. */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/strutil.h"
+#include "base/xalloc.h"
+#include "pg/timeline.h"
+#include "pg/wal.h"
+#include "repo/backup.h"
+#include "repo/repo.h"
+
+enum { HISTORY_MAX = 1024 * 1024 };
+
+struct tli_list {
+    uint32_t *v;
+    size_t n;
+};
+
+static enum pitr_rc collect_tli(void *arg, const char *key, const struct storage_info *info,
+                                struct pitr_err *err)
+{
+    struct tli_list *l = arg;
+    const char *name = strrchr(key, '/');
+    uint64_t tli;
+
+    (void)info;
+    (void)err;
+    name = name ? name + 1 : key;
+    if (strlen(name) < 16 || str_parse_hex_u64(name, 8, &tli) != PITR_OK || tli == 0) {
+        return PITR_OK;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i] == tli) {
+            return PITR_OK;
+        }
+    }
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+    l->v[l->n++] = (uint32_t)tli;
+    return PITR_OK;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static enum pitr_rc read_parent(struct storage *s, const char *cluster, uint32_t tli,
+                                uint32_t *parent, uint64_t *switch_lsn, struct pitr_err *err)
+{
+    char key[1024];
+    struct buf text;
+    struct timeline_history h;
+    enum pitr_rc rc =
+        str_format(key, sizeof(key), err, "%s/wal/history/%08X.history", cluster, tli);
+
+    *parent = 0;
+    if (rc != PITR_OK || tli == 1) {
+        return rc;
+    }
+    buf_init(&text, HISTORY_MAX);
+    rc = repo_get_text(s, key, HISTORY_MAX, &text, err);
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK; /* no history archived: the timeline's windows stand on their own backups */
+    } else if (rc == PITR_OK) {
+        rc = timeline_history_parse((const char *)text.data, tli, key, &h, err);
+        if (rc == PITR_OK && h.n > 0) {
+            *parent = h.entries[h.n - 1].tli;
+            *switch_lsn = h.entries[h.n - 1].end_lsn;
+        }
+        if (rc == PITR_OK) {
+            timeline_history_fini(&h);
+        }
+    }
+    buf_fini(&text);
+    return rc;
+}
+
+static void add_window(struct catalog_windows *out, const struct catalog_window *w)
+{
+    out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+    out->v[out->n++] = *w;
+}
+
+/* The start of the window of run [first, last] on tli: the earliest backup consistent inside it,
+ * or the parent's window running into the branch point. Returns false when nothing starts it. */
+static bool window_start(const struct catalog_windows *out, const struct backup_record *backups,
+                         size_t n_backups, uint32_t tli, uint64_t first, uint64_t last,
+                         uint32_t parent, uint64_t switch_segno, struct catalog_window *w)
+{
+    bool found = false;
+
+    for (size_t i = 0; i < n_backups; i++) {
+        const struct backup_record *b = &backups[i];
+        uint64_t start = wal_segno_of_lsn(b->start_lsn, b->wal_seg_size);
+        uint64_t stop = wal_segno_of_lsn(b->stop_lsn - 1, b->wal_seg_size);
+
+        if (b->timeline == tli && start >= first && stop <= last &&
+            (!found || b->stop_time * 1000000 < w->from_us)) {
+            found = true;
+            w->from_us = b->stop_time * 1000000;
+            w->first_segno = stop;
+            snprintf(w->backup_id, sizeof(w->backup_id), "%s", b->id);
+        }
+    }
+    for (size_t i = 0; parent != 0 && i < out->n; i++) {
+        const struct catalog_window *p = &out->v[i];
+
+        if (p->tli == parent && switch_segno >= first && switch_segno <= last &&
+            p->first_segno < switch_segno && p->last_segno + 1 >= switch_segno &&
+            (!found || p->from_us < w->from_us)) {
+            found = true;
+            w->from_us = p->from_us;
+            w->first_segno = switch_segno;
+            snprintf(w->backup_id, sizeof(w->backup_id), "%s", p->backup_id);
+        }
+    }
+    return found;
+}
+
+static void add_rps(struct catalog_windows *out, const struct catalog_wal *cw,
+                    const struct catalog_window *w)
+{
+    for (size_t i = 0; i < cw->n_rps; i++) {
+        const struct catalog_rp *rp = &cw->rps[i];
+        uint64_t segno = wal_segno_of_lsn(rp->lsn, out->seg_size);
+
+        if (rp->tli == w->tli && segno >= w->first_segno && segno <= w->last_segno) {
+            out->rps = xrealloc(out->rps, (out->n_rps + 1) * sizeof(*out->rps));
+            out->rps[out->n_rps++] = *rp;
+        }
+    }
+}
+
+/* Splits one timeline's segments into contiguous runs and turns each that a backup or a parent
+ * window starts into a window. */
+static void timeline_windows(struct catalog_windows *out, const struct catalog_wal *cw,
+                             const struct backup_record *backups, size_t n_backups, uint32_t tli,
+                             uint32_t parent, uint64_t switch_segno)
+{
+    size_t i = 0;
+
+    while (i < cw->n_segs) {
+        size_t j = i;
+        struct catalog_window w;
+
+        while (j + 1 < cw->n_segs && cw->segs[j + 1].segno == cw->segs[j].segno + 1) {
+            j++;
+        }
+        memset(&w, 0, sizeof(w));
+        w.tli = tli;
+        if (window_start(out, backups, n_backups, tli, cw->segs[i].segno, cw->segs[j].segno, parent,
+                         switch_segno, &w)) {
+            w.last_segno = cw->segs[j].segno;
+            w.to_us = w.from_us;
+            for (size_t k = i; k <= j; k++) {
+                if (cw->segs[k].segno >= w.first_segno && cw->segs[k].xacts > 0 &&
+                    cw->segs[k].last_xact_us > w.to_us) {
+                    w.to_us = cw->segs[k].last_xact_us;
+                }
+            }
+            w.gap_segno = j + 1 < cw->n_segs ? cw->segs[j].segno + 1 : 0;
+            add_window(out, &w);
+            add_rps(out, cw, &w);
+        }
+        i = j + 1;
+    }
+}
+
+enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster,
+                                     const struct backup_record *backups, size_t n_backups,
+                                     struct catalog_windows *out, struct pitr_err *err)
+{
+    struct catalog_windows res = {NULL, 0, NULL, 0, 0};
+    struct tli_list tlis = {NULL, 0};
+    char dir[1024];
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+
+    if (n_backups == 0) {
+        *out = res;
+        return rc;
+    }
+    res.seg_size = backups[0].wal_seg_size;
+    if (rc == PITR_OK) {
+        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_tli, &tlis, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    }
+    if (rc == PITR_OK && tlis.n > 1) {
+        qsort(tlis.v, tlis.n, sizeof(*tlis.v), compare_u32);
+    }
+    for (size_t t = 0; rc == PITR_OK && t < tlis.n; t++) {
+        struct catalog_wal cw = {NULL, 0, NULL, 0};
+        uint32_t parent = 0;
+        uint64_t switch_lsn = 0;
+
+        rc = read_parent(s, cluster, tlis.v[t], &parent, &switch_lsn, err);
+        if (rc == PITR_OK) {
+            rc = catalog_load_timeline(s, cluster, tlis.v[t], 0, res.seg_size, &cw, err);
+        }
+        if (rc == PITR_OK) {
+            timeline_windows(&res, &cw, backups, n_backups, tlis.v[t], parent,
+                             wal_segno_of_lsn(switch_lsn, res.seg_size));
+        }
+        catalog_wal_fini(&cw);
+    }
+    free(tlis.v);
+    if (rc != PITR_OK) {
+        catalog_windows_fini(&res);
+        return rc;
+    }
+    *out = res;
+    return PITR_OK;
+}
+
+void catalog_windows_fini(struct catalog_windows *w)
+{
+    free(w->v);
+    free(w->rps);
+    memset(w, 0, sizeof(*w));
+}
