@@ -665,6 +665,41 @@ START_TEST(test_walscan_endless_headers)
 }
 END_TEST
 
+/* A record whose end was lost in a crash: after recovery the server wrote on at the next page,
+ * flagged XLP_FIRST_IS_OVERWRITE_CONTRECORD (an XLOG_OVERWRITE_CONTRECORD record first). */
+START_TEST(test_walscan_overwritten_contrecord)
+{
+    struct wb b;
+    struct walscan_result r;
+    uint64_t aborted;
+    uint64_t before;
+    size_t page_at;
+
+    wb_init(&b, 0xD110, PAGE);
+    wb_xact(&b, 0x00, T0, 0);
+    wb_move_to(&b, 200);
+    before = b.prev; /* the last complete record: what the new one links back to */
+    aborted = wb_xact(&b, 0x00, T0 + 1, 1000); /* its last 800-odd bytes were never written */
+    page_at = (size_t)(aborted - b.start) + 200;
+    ck_assert_uint_eq(page_at % PAGE, 0);
+    b.pos = page_at;
+    memset(b.seg + b.pos, 0, SEG - b.pos);
+    page_header(&b, false, 0);
+    put16(b.seg + page_at + 2, 0x0008);
+    b.prev = before;
+    wb_record(&b, RM_XLOG, 0xD0, (const uint8_t *)"\xff\x10overwritten-lsn+time", 18);
+    wb_xact(&b, 0x00, T0 + 2, 0);
+    wb_switch(&b);
+    scan_all_ways(&b, &r);
+    ck_assert_msg(r.well_formed, "%s", r.end_reason);
+    ck_assert(r.switched);
+    ck_assert_uint_eq(r.commits, 2);
+    ck_assert_int_eq(r.first_commit, T0);
+    ck_assert_int_eq(r.last_commit, T0 + 2);
+    wb_fini(&b);
+}
+END_TEST
+
 /* Record lengths below a header's size, whole on a page or split by one. */
 START_TEST(test_walscan_short_record_length)
 {
@@ -985,6 +1020,7 @@ Suite *walscan_suite(void)
     tcase_add_test(tc, test_walscan_crc_failure_stops);
     tcase_add_test(tc, test_walscan_zero_tail);
     tcase_add_test(tc, test_walscan_damage_ends_valid_wal);
+    tcase_add_test(tc, test_walscan_overwritten_contrecord);
     tcase_add_test(tc, test_walscan_short_record_length);
     tcase_add_test(tc, test_walscan_endless_headers);
     tcase_add_loop_test(tc, test_walscan_bad_block_references, 0,
