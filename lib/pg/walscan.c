@@ -24,6 +24,7 @@ enum {
     LONG_PHD = 40,
     XLP_FIRST_IS_CONTRECORD = 0x0001,
     XLP_LONG_HEADER = 0x0002,
+    XLP_FIRST_IS_OVERWRITE_CONTRECORD = 0x0008,
     XLP_ALL_FLAGS = 0x000F,
     MIN_PAGE_SIZE = 1024, /* PostgreSQL's --with-wal-blocksize allows 1 to 64 kB */
     MAX_PAGE_SIZE = 65536,
@@ -83,7 +84,7 @@ enum state {
     ST_DONE,     /* valid WAL ended: the rest is only counted */
 };
 
-enum interest { NONE, COMMIT, ABORT, RESTORE_POINT, SWITCH };
+enum interest { WANT_NONE, WANT_COMMIT, WANT_ABORT, WANT_RESTORE_POINT, WANT_SWITCH };
 
 struct walscan {
     char name[64];
@@ -332,6 +333,11 @@ static void next_page(struct walscan *ws)
         }
         if (ws->tot_len < REC_HDR) {
             stop(ws, ws->rec_start, "invalid record length %" PRIu32, ws->tot_len);
+        } else if (!cont && (info & XLP_FIRST_IS_OVERWRITE_CONTRECORD) != 0) {
+            /* The rest of this record was never written (a crash), and the server, once
+             * recovered, went on here: as PostgreSQL's reader, drop it and read on. */
+            ws->st = ST_REC_HDR;
+            ws->rec_have = 0;
         } else if (!cont || rem_len == 0 || rem_len != ws->tot_len - record_got(ws)) {
             stop(ws, page_lsn, "page without the rest of the record before it");
         }
@@ -468,25 +474,25 @@ static enum interest interest_of(uint8_t rmid, uint8_t info)
         switch (info & XLOG_XACT_OPMASK) {
         case XLOG_XACT_COMMIT:
         case XLOG_XACT_COMMIT_PREPARED:
-            return COMMIT;
+            return WANT_COMMIT;
         case XLOG_XACT_ABORT:
         case XLOG_XACT_ABORT_PREPARED:
-            return ABORT;
+            return WANT_ABORT;
         default:
-            return NONE;
+            return WANT_NONE;
         }
     }
     if (rmid == RM_XLOG_ID) {
         switch (info & XLR_RMGR_INFO_MASK) {
         case XLOG_RESTORE_POINT:
-            return RESTORE_POINT;
+            return WANT_RESTORE_POINT;
         case XLOG_SWITCH:
-            return SWITCH;
+            return WANT_SWITCH;
         default:
-            return NONE;
+            return WANT_NONE;
         }
     }
-    return NONE;
+    return WANT_NONE;
 }
 
 static void begin_record(struct walscan *ws);
@@ -528,9 +534,9 @@ static void begin_record(struct walscan *ws)
     ws->body_have = 0;
     ws->crc = CRC32C_INIT;
     ws->interest = interest_of(ws->rec[17], ws->rec[16]);
-    ws->need = ws->interest == COMMIT || ws->interest == ABORT ? XACT_MAIN_NEED
-               : ws->interest == RESTORE_POINT                 ? RESTORE_POINT_MAIN_NEED
-                                                               : 0;
+    ws->need = ws->interest == WANT_COMMIT || ws->interest == WANT_ABORT ? XACT_MAIN_NEED
+               : ws->interest == WANT_RESTORE_POINT                      ? RESTORE_POINT_MAIN_NEED
+                                                                         : 0;
     ws->bad = false;
     ws->window = false;
     ws->prefix_want = 0;
@@ -588,27 +594,27 @@ static void end_record(struct walscan *ws)
     ws->have_prev = true;
     ws->prev_start = ws->rec_start;
     switch (ws->interest) {
-    case COMMIT:
+    case WANT_COMMIT:
         r->last_commit = unix_usec(ws->main);
         if (r->commits++ == 0) {
             r->first_commit = r->last_commit;
         }
         break;
-    case ABORT:
+    case WANT_ABORT:
         r->last_abort = unix_usec(ws->main);
         if (r->aborts++ == 0) {
             r->first_abort = r->last_abort;
         }
         break;
-    case RESTORE_POINT:
+    case WANT_RESTORE_POINT:
         add_restore_point(ws, end_lsn);
         break;
-    case SWITCH:
+    case WANT_SWITCH:
         /* The server zeroes the rest of the segment and goes on in the next one. */
         r->switched = true;
         stop(ws, ws->rec_start, "XLOG_SWITCH");
         return;
-    case NONE:
+    case WANT_NONE:
         break;
     }
     after_record(ws);

@@ -608,16 +608,158 @@ START_TEST(test_walscan_damage_ends_valid_wal)
     assert_reason(&r, "page without the rest of the record before it", b.start + PAGE);
     wb_fini(&b);
 
-    /* Block references that do not add up, under a valid CRC. */
+    /* A page that says it continues a record where a new one starts. */
+    wb_init(&b, 0xD110, PAGE);
+    wb_move_to(&b, 32);
+    wb_filler(&b, 32);
+    wb_xact(&b, 0x00, T0, 0);
+    put16(b.seg + PAGE + 2, 0x0001);
+    scan_all_ways(&b, &r);
+    assert_reason(&r, "continuation where a new record should start", b.start + PAGE);
+    wb_fini(&b);
+
+    /* A timeline going back. */
+    wb_init(&b, 0xD110, PAGE);
+    wb_xact(&b, 0x00, T0, 3 * PAGE);
+    put32(b.seg + PAGE + 4, 0);
+    scan_all_ways(&b, &r);
+    assert_reason(&r, "out-of-sequence timeline 0 in page header", b.start + PAGE);
+    wb_fini(&b);
+
+    /* The tail of the previous segment's record, with a wrong xlp_rem_len on its second page. */
     wb_init(&b, 0xD110, PAGE);
     {
-        uint8_t body[16] = {0, 0x20, 50, 0}; /* block 0 says 50 bytes of data follow */
+        uint8_t tail[10000] = {0};
 
-        wb_record(&b, RM_XACT, 0x00, body, sizeof(body));
+        emit(&b, tail, sizeof(tail), true);
     }
+    wb_xact(&b, 0x00, T0, 0);
+    put32(b.seg + PAGE + 16, 1);
+    scan_all_ways(&b, &r);
+    ck_assert_uint_eq(r.commits, 0);
+    assert_reason(&r, "page without the rest of the record before it", b.start + PAGE);
+    wb_fini(&b);
+}
+END_TEST
+
+/* A header area longer than any valid record's is not followed past PREFIX_CAP (1024) bytes:
+ * 3 origin ids (3 bytes each), then toplevel xids (5 bytes each), the 203rd ending at 1024. */
+START_TEST(test_walscan_endless_headers)
+{
+    struct wb b;
+    struct walscan_result r;
+    uint8_t body[1204] = {0};
+
+    for (size_t i = 0; i < 9; i += 3) {
+        body[i] = 253;
+    }
+    for (size_t i = 9; i < sizeof(body); i += 5) {
+        body[i] = 252;
+    }
+    wb_init(&b, 0xD110, PAGE);
+    wb_record(&b, RM_XACT, 0x00, body, sizeof(body));
     scan_all_ways(&b, &r);
     ck_assert_uint_eq(r.records, 0);
     assert_reason(&r, "invalid block references in record", b.start + 40);
+    wb_fini(&b);
+}
+END_TEST
+
+/* A record whose end was lost in a crash: after recovery the server wrote on at the next page,
+ * flagged XLP_FIRST_IS_OVERWRITE_CONTRECORD (an XLOG_OVERWRITE_CONTRECORD record first). */
+START_TEST(test_walscan_overwritten_contrecord)
+{
+    struct wb b;
+    struct walscan_result r;
+    uint64_t aborted;
+    uint64_t before;
+    size_t page_at;
+
+    wb_init(&b, 0xD110, PAGE);
+    wb_xact(&b, 0x00, T0, 0);
+    wb_move_to(&b, 200);
+    before = b.prev; /* the last complete record: what the new one links back to */
+    aborted = wb_xact(&b, 0x00, T0 + 1, 1000); /* its last 800-odd bytes were never written */
+    page_at = (size_t)(aborted - b.start) + 200;
+    ck_assert_uint_eq(page_at % PAGE, 0);
+    b.pos = page_at;
+    memset(b.seg + b.pos, 0, SEG - b.pos);
+    page_header(&b, false, 0);
+    put16(b.seg + page_at + 2, 0x0008);
+    b.prev = before;
+    wb_record(&b, RM_XLOG, 0xD0, (const uint8_t *)"\xff\x10overwritten-lsn+time", 18);
+    wb_xact(&b, 0x00, T0 + 2, 0);
+    wb_switch(&b);
+    scan_all_ways(&b, &r);
+    ck_assert_msg(r.well_formed, "%s", r.end_reason);
+    ck_assert(r.switched);
+    ck_assert_uint_eq(r.commits, 2);
+    ck_assert_int_eq(r.first_commit, T0);
+    ck_assert_int_eq(r.last_commit, T0 + 2);
+    wb_fini(&b);
+}
+END_TEST
+
+/* Record lengths below a header's size, whole on a page or split by one. */
+START_TEST(test_walscan_short_record_length)
+{
+    struct wb b;
+    struct walscan_result r;
+    uint64_t lsn;
+
+    wb_init(&b, 0xD110, PAGE);
+    wb_xact(&b, 0x00, T0, 0);
+    lsn = wb_xact(&b, 0x00, T0 + 1, 0);
+    put32(b.seg + (lsn - b.start), 16);
+    scan_all_ways(&b, &r);
+    ck_assert_uint_eq(r.commits, 1);
+    assert_reason(&r, "invalid record length 16", lsn);
+    wb_fini(&b);
+
+    wb_init(&b, 0xD110, PAGE);
+    wb_move_to(&b, 8);
+    lsn = wb_xact(&b, 0x00, T0, 0);
+    put32(b.seg + (lsn - b.start), 8);
+    scan_all_ways(&b, &r);
+    ck_assert_uint_eq(r.commits, 0);
+    assert_reason(&r, "invalid record length 8", lsn);
+    wb_fini(&b);
+}
+END_TEST
+
+/* Bodies of commit records (valid CRC) whose block references do not add up. */
+static const struct {
+    uint8_t body[16];
+    size_t len;
+} bad_bodies[] = {
+    {{0}, 0},                         /* no main data at all */
+    {{255}, 1},                       /* short data header without its length */
+    {{254, 8, 0}, 3},                 /* long one, cut */
+    {{253}, 1},                       /* origin without its id */
+    {{100, 0, 0, 0}, 4},              /* no such block id */
+    {{0, 0x20}, 2},                   /* block header cut */
+    {{0, 0x20, 0, 0, 0, 0, 0, 0}, 8}, /* has-data flag without data */
+    {{0, 0x80, 8, 0, 1, 2, 3, 4}, 8}, /* data without the has-data flag */
+    {{0, 0x90, 0, 0, 1}, 5},          /* image header cut */
+    {{0, 0x80}, 2},                   /* cut before the block number */
+    {{0, 0x80, 0, 0, 1, 2}, 6},       /* block number cut */
+    {{0, 0xA0, 50, 0}, 16},           /* 50 bytes of block data announced, 12 there */
+    {{255, 4, 1, 2, 3, 4}, 6},        /* main data shorter than xact_time */
+    {{0, 0x80, 0, 0, 0, 0, 0, 0}, 8}, /* ends after the block: no room for main data */
+};
+
+START_TEST(test_walscan_bad_block_references)
+{
+    struct wb b;
+    struct walscan_result r;
+
+    wb_init(&b, 0xD110, PAGE);
+    wb_record(&b, RM_XLOG, 0x10, NULL, 0); /* an XLOG record of no interest: fine */
+    wb_record(&b, RM_XACT, 0x00, bad_bodies[_i].body, bad_bodies[_i].len);
+    scan_all_ways(&b, &r);
+    ck_assert_uint_eq(r.records, 1);
+    ck_assert_uint_eq(r.commits, 0);
+    assert_reason(&r, "invalid block references in record", b.start + 40 + 24);
     wb_fini(&b);
 }
 END_TEST
@@ -878,6 +1020,11 @@ Suite *walscan_suite(void)
     tcase_add_test(tc, test_walscan_crc_failure_stops);
     tcase_add_test(tc, test_walscan_zero_tail);
     tcase_add_test(tc, test_walscan_damage_ends_valid_wal);
+    tcase_add_test(tc, test_walscan_overwritten_contrecord);
+    tcase_add_test(tc, test_walscan_short_record_length);
+    tcase_add_test(tc, test_walscan_endless_headers);
+    tcase_add_loop_test(tc, test_walscan_bad_block_references, 0,
+                        sizeof(bad_bodies) / sizeof(bad_bodies[0]));
     tcase_add_loop_test(tc, test_walscan_block_references, 0,
                         sizeof(block_cases) / sizeof(block_cases[0]));
     tcase_add_test(tc, test_walscan_restore_point_overflow);
