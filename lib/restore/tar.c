@@ -187,8 +187,9 @@ static enum pitr_rc on_header(struct tar_reader *t, struct pitr_err *err)
         e.linkname = link;
         break;
     default:
-        return corrupt(t, err, "unsupported entry type (PostgreSQL writes files, directories "
-                               "and symlinks only)");
+        return corrupt(t, err,
+                       "unsupported entry type (PostgreSQL writes files, directories "
+                       "and symlinks only)");
     }
     rc = t->h->begin(t->arg, &e, err);
     if (rc != PITR_OK) {
