@@ -45,10 +45,16 @@ static bool parse_zone(const char *p, int *offset_s)
     if (!digits(&p, 2, &hh) || hh > 15) {
         return false;
     }
+    /* minutes are optional, but a colon must be followed by them ("+05:" is not a zone) */
     if (*p == ':') {
         p++;
+        if (!digits(&p, 2, &mm)) {
+            return false;
+        }
+    } else if (*p != '\0' && !digits(&p, 2, &mm)) {
+        return false;
     }
-    if (*p != '\0' && (!digits(&p, 2, &mm) || mm > 59)) {
+    if (mm > 59) {
         return false;
     }
     *offset_s = sign * (hh * 3600 + mm * 60);

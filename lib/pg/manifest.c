@@ -29,8 +29,23 @@ static uint64_t hash_path(const char *s)
     return h;
 }
 
-static void index_rebuild(struct manifest *m)
+static void index_insert(struct manifest *m, size_t i)
 {
+    size_t s = (size_t)(hash_path(m->files[i].path) & (m->n_slots - 1));
+
+    while (m->slots[s] != 0) {
+        s = (s + 1) & (m->n_slots - 1);
+    }
+    m->slots[s] = i + 1;
+}
+
+/* Adds files[n - 1] to the index, which stays at most half full. */
+static void index_add_last(struct manifest *m)
+{
+    if (m->n * 2 + 2 <= m->n_slots) {
+        index_insert(m, m->n - 1);
+        return;
+    }
     free(m->slots);
     m->n_slots = 64;
     while (m->n_slots < m->n * 2 + 2) {
@@ -38,12 +53,7 @@ static void index_rebuild(struct manifest *m)
     }
     m->slots = xcalloc(m->n_slots, sizeof(*m->slots));
     for (size_t i = 0; i < m->n; i++) {
-        size_t s = (size_t)(hash_path(m->files[i].path) & (m->n_slots - 1));
-
-        while (m->slots[s] != 0) {
-            s = (s + 1) & (m->n_slots - 1);
-        }
-        m->slots[s] = i + 1;
+        index_insert(m, i);
     }
 }
 
@@ -275,7 +285,8 @@ static bool parse_file_line(const char *line, const char *end, struct file_field
     }
     (void)take(&c, ',');
     skip_space(&c);
-    return c.p == c.end && f->seen == 3;
+    /* PostgreSQL writes Checksum-Algorithm and Checksum together or not at all */
+    return c.p == c.end && f->seen == 3 && (f->algorithm[0] == '\0') == (f->checksum[0] == '\0');
 }
 
 static enum pitr_rc add_file(struct manifest *m, const struct file_fields *f, int lineno,
@@ -283,6 +294,11 @@ static enum pitr_rc add_file(struct manifest *m, const struct file_fields *f, in
 {
     struct manifest_file *mf;
 
+    /* two entries for one path would let either content pass */
+    if (manifest_find(m, f->path) != NULL) {
+        return err_set(err, PITR_CORRUPT, "backup_manifest line %d: \"%s\" is listed twice", lineno,
+                       f->path);
+    }
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 256;
         m->files = xrealloc(m->files, m->cap * sizeof(*m->files));
@@ -300,6 +316,7 @@ static enum pitr_rc add_file(struct manifest *m, const struct file_fields *f, in
     }
     mf->path = xstrdup(f->path);
     m->n++;
+    index_add_last(m);
     return PITR_OK;
 }
 
@@ -340,6 +357,11 @@ static enum pitr_rc check_manifest_checksum(const char *text, size_t len, struct
     return PITR_OK;
 }
 
+static bool is_line(const char *p, const char *end, const char *text)
+{
+    return (size_t)(end - p) == strlen(text) && memcmp(p, text, strlen(text)) == 0;
+}
+
 enum pitr_rc manifest_parse(const char *text, size_t len, struct manifest **out,
                             struct pitr_err *err)
 {
@@ -347,6 +369,7 @@ enum pitr_rc manifest_parse(const char *text, size_t len, struct manifest **out,
     const char *p = text;
     const char *end = text + len;
     int lineno = 0;
+    bool in_files = false;
     enum pitr_rc rc = check_manifest_checksum(text, len, err);
     struct file_fields *f = xmalloc(sizeof(*f));
     static const char header[] = "{ \"PostgreSQL-Backup-Manifest-Version\": ";
@@ -361,8 +384,12 @@ enum pitr_rc manifest_parse(const char *text, size_t len, struct manifest **out,
         const char *line_end = nl ? nl : end;
 
         lineno++;
-        if (line_end > p && *p == '{' && lineno > 1 &&
-            (strncmp(p, "{ \"Path\"", 8) == 0 || strncmp(p, "{ \"Encoded-Path\"", 16) == 0)) {
+        /* every line between "Files": [ and ], is one file: none may be skipped unchecked */
+        if (!in_files && m->n == 0 && is_line(p, line_end, "\"Files\": [")) {
+            in_files = true;
+        } else if (in_files && is_line(p, line_end, "],")) {
+            in_files = false;
+        } else if (in_files) {
             rc = parse_file_line(p, line_end, f)
                      ? add_file(m, f, lineno, err)
                      : err_set(err, PITR_CORRUPT, "backup_manifest line %d is malformed", lineno);
@@ -377,7 +404,6 @@ enum pitr_rc manifest_parse(const char *text, size_t len, struct manifest **out,
         manifest_free(m);
         return rc;
     }
-    index_rebuild(m);
     *out = m;
     return PITR_OK;
 }

@@ -329,7 +329,9 @@ enum pitr_rc repl_msg_parse(const uint8_t *msg, size_t len, struct repl_msg *out
         loc_end = name_end ? memchr(name_end + 1, '\0',
                                     (size_t)((const char *)msg + len - (name_end + 1)))
                            : NULL;
-        if (loc_end == NULL || name_end == (const char *)msg + 1) {
+        /* exactly name NUL location NUL: anything after it is not this protocol */
+        if (loc_end == NULL || name_end == (const char *)msg + 1 ||
+            loc_end != (const char *)msg + len - 1) {
             return err_set(err, PITR_PROTOCOL,
                            "malformed new-archive message in the base backup "
                            "stream");
@@ -338,6 +340,10 @@ enum pitr_rc repl_msg_parse(const uint8_t *msg, size_t len, struct repl_msg *out
         m.location = name_end + 1;
         break;
     case 'm':
+        if (len != 1) {
+            return err_set(err, PITR_PROTOCOL,
+                           "malformed manifest message in the base backup stream");
+        }
         break;
     case 'd':
         m.data = msg + 1;

@@ -160,6 +160,35 @@ enum field_bit {
 struct parse_ctx {
     struct backup_record *r;
     unsigned seen;
+    unsigned long long once; /* bit i: once_keys[i] was read */
+};
+
+/* Every key except the lists (object, tablespace) may appear once: with two values for one
+ * field, which one would a restore trust? */
+static const char *const once_keys[] = {
+    "format",
+    "id",
+    "type",
+    "status",
+    "label",
+    "host",
+    "pid",
+    "system_identifier",
+    "pg_version_num",
+    "timeline",
+    "start_lsn",
+    "stop_lsn",
+    "start_time",
+    "start_epoch",
+    "stop_time",
+    "stop_epoch",
+    "wal_segment_size",
+    "compression",
+    "compressed_by",
+    "encryption_key_id",
+    "raw_bytes",
+    "stored_bytes",
+    "duration_ms",
 };
 
 static enum pitr_rc copy_field(char *dst, size_t size, const char *key, const char *value,
@@ -207,18 +236,19 @@ static enum pitr_rc parse_object(struct backup_record *r, const char *value, str
 {
     struct backup_object o;
     char hex[2 * SHA256_LEN + 2];
-    unsigned long long raw = 0;
-    unsigned long long stored = 0;
+    char raw[24];
+    char stored[24];
     int used = 0;
+    struct pitr_err ignored;
 
     memset(&o, 0, sizeof(o));
-    if (sscanf(value, "%63s %llu %llu %65s%n", o.name, &raw, &stored, hex, &used) != 4 ||
-        value[used] != '\0' || strlen(hex) != 2 * SHA256_LEN ||
-        str_hex_decode(hex, o.sha256, SHA256_LEN) != PITR_OK) {
+    /* sizes as words, parsed strictly: %llu would take "-1" as 2^64-1 and saturate on overflow */
+    if (sscanf(value, "%63s %23s %23s %65s%n", o.name, raw, stored, hex, &used) != 4 ||
+        value[used] != '\0' || str_parse_u64(raw, "size", &o.raw_size, &ignored) != PITR_OK ||
+        str_parse_u64(stored, "size", &o.stored_size, &ignored) != PITR_OK ||
+        strlen(hex) != 2 * SHA256_LEN || str_hex_decode(hex, o.sha256, SHA256_LEN) != PITR_OK) {
         return err_set(err, PITR_CORRUPT, "malformed object line \"%s\"", value);
     }
-    o.raw_size = raw;
-    o.stored_size = stored;
     backup_record_add_object(r, &o);
     return PITR_OK;
 }
@@ -302,9 +332,17 @@ static enum pitr_rc parse_entry(void *arg, const char *key, const char *value, i
 {
     struct parse_ctx *ctx = arg;
     struct backup_record *r = ctx->r;
-    enum pitr_rc rc = parse_scalar(ctx, key, value, err);
+    enum pitr_rc rc;
 
-    (void)line;
+    for (size_t i = 0; i < sizeof(once_keys) / sizeof(once_keys[0]); i++) {
+        if (strcmp(key, once_keys[i]) == 0) {
+            if (ctx->once & (1ull << i)) {
+                return err_set(err, PITR_CORRUPT, "line %d: \"%s\" appears twice", line, key);
+            }
+            ctx->once |= 1ull << i;
+        }
+    }
+    rc = parse_scalar(ctx, key, value, err);
     if (rc != PITR_NOT_FOUND) {
         return rc;
     }
@@ -320,7 +358,11 @@ static enum pitr_rc parse_entry(void *arg, const char *key, const char *value, i
     }
     if (strcmp(key, "type") == 0) {
         ctx->seen |= F_TYPE;
-        return copy_field(r->type, sizeof(r->type), key, value, err);
+        rc = copy_field(r->type, sizeof(r->type), key, value, err);
+        if (rc == PITR_OK && !backup_type_valid(value)) {
+            rc = err_set(err, PITR_CORRUPT, "unknown backup type \"%s\"", value);
+        }
+        return rc;
     }
     if (strcmp(key, "status") == 0) {
         ctx->seen |= F_STATUS;
@@ -359,7 +401,7 @@ enum pitr_rc backup_record_parse(const char *text, const char *name, struct back
                                  struct pitr_err *err)
 {
     struct backup_record r;
-    struct parse_ctx ctx = {&r, 0};
+    struct parse_ctx ctx = {&r, 0, 0};
     enum pitr_rc rc;
 
     memset(&r, 0, sizeof(r));
@@ -450,10 +492,10 @@ enum pitr_rc backup_list_complete(struct storage *s, const char *cluster,
     if (rc == PITR_OK) {
         rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_id, &ctx, err);
     }
-    if (rc == PITR_OK && ctx.n > 0) {
-        qsort(ctx.ids, ctx.n, sizeof(*ctx.ids), compare_ids);
-    }
     if (rc == PITR_OK) {
+        if (ctx.n > 0) { /* qsort(NULL, 0, ...) is undefined behaviour */
+            qsort(ctx.ids, ctx.n, sizeof(*ctx.ids), compare_ids);
+        }
         list = xcalloc(ctx.n + 1, sizeof(*list));
     }
     for (size_t i = 0; rc == PITR_OK && i < ctx.n; i++) {

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
+
 static char tmpdir[256];
 
 const char *testutil_tmpdir(void)
@@ -60,4 +62,63 @@ void testutil_write_file(const char *path, const void *data, size_t len)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
     ck_assert_int_eq(close(fd), 0);
+}
+
+void testutil_tar_checksum(uint8_t *h)
+{
+    unsigned sum = 0;
+
+    memset(h + 148, ' ', 8);
+    for (int i = 0; i < 512; i++) {
+        sum += h[i];
+    }
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    h[155] = ' ';
+}
+
+void testutil_tar_entry(struct buf *out, char type, const char *name, unsigned mode,
+                        const void *data, size_t len, const char *linkname)
+{
+    uint8_t h[512];
+    static const uint8_t zeros[512];
+    struct pitr_err err;
+    size_t n = strlen(name);
+
+    memset(h, 0, sizeof(h));
+    if (n > 100) {
+        const char *slash = strchr(name + n - 101, '/');
+
+        ck_assert_ptr_nonnull(slash);
+        ck_assert_uint_le((size_t)(slash - name), 155);
+        memcpy(h + 345, name, (size_t)(slash - name));
+        memcpy(h, slash + 1, strlen(slash + 1));
+    } else {
+        memcpy(h, name, n);
+    }
+    snprintf((char *)h + 100, 8, "%07o", mode);
+    snprintf((char *)h + 108, 8, "%07o", 0u);
+    snprintf((char *)h + 116, 8, "%07o", 0u);
+    snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)len);
+    snprintf((char *)h + 136, 12, "%011o", 0u);
+    h[156] = (uint8_t)type;
+    if (linkname != NULL) {
+        ck_assert_uint_le(strlen(linkname), 100);
+        memcpy(h + 157, linkname, strlen(linkname));
+    }
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    testutil_tar_checksum(h);
+    ck_assert_int_eq(buf_append(out, h, sizeof(h), &err), PITR_OK);
+    if (len > 0) {
+        ck_assert_int_eq(buf_append(out, data, len, &err), PITR_OK);
+        ck_assert_int_eq(buf_append(out, zeros, (512 - len % 512) % 512, &err), PITR_OK);
+    }
+}
+
+void testutil_tar_end(struct buf *out)
+{
+    static const uint8_t zeros[1024];
+    struct pitr_err err;
+
+    ck_assert_int_eq(buf_append(out, zeros, sizeof(zeros), &err), PITR_OK);
 }

@@ -15,4 +15,14 @@ void testutil_fill(uint8_t *data, size_t len, uint32_t seed);
 /* Writes len bytes to path (aborting the test on failure). */
 void testutil_write_file(const char *path, const void *data, size_t len);
 
+/* Appends one ustar header (and for type '0' the data, padded to 512 bytes) to out; names over
+ * 100 bytes are split at a '/' into the prefix field. mode is octal permission bits. */
+struct buf;
+void testutil_tar_entry(struct buf *out, char type, const char *name, unsigned mode,
+                        const void *data, size_t len, const char *linkname);
+/* Appends the two zero blocks that end an archive. */
+void testutil_tar_end(struct buf *out);
+/* Recomputes the checksum of the header at h (after a test changed it). */
+void testutil_tar_checksum(uint8_t *h);
+
 #endif

@@ -1,6 +1,9 @@
 /* Tests for lib/storage/posix.c: atomic create/replace, refusal to overwrite, crash leftovers,
  * listings, and "not found" being distinct from I/O errors. */
 #include <check.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <time.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +221,161 @@ START_TEST(test_storage_bad_keys)
 }
 END_TEST
 
+/* --- remove() sweeping abandoned temp files ------------------------------------------------ */
+
+/* A pid that has exited (reaped): what a killed writer leaves. */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return pid;
+}
+
+/* Creates dir/name (a file, or a directory when is_dir) last changed age_s seconds ago. */
+static void make_aged(const char *dir, const char *name, int age_s, bool is_dir)
+{
+    char path[1024];
+    struct timespec times[2];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (is_dir) {
+        ck_assert_int_eq(mkdir(path, 0700), 0);
+    } else {
+        testutil_write_file(path, "partial", 7);
+    }
+    ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &times[0]), 0);
+    times[0].tv_sec -= age_s;
+    times[1] = times[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void temp_name(char *out, size_t size, const char *prefix, pid_t pid, const char *suffix)
+{
+    if (pid < 0) {
+        snprintf(out, size, "%s", prefix);
+    } else {
+        snprintf(out, size, "%s%d%s", prefix, (int)pid, suffix);
+    }
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[1024];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return lstat(path, &st) == 0;
+}
+
+START_TEST(test_storage_remove_sweeps_abandoned_temps)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    char dir[600];
+    char other[600];
+    char name[64];
+    pid_t dead = dead_pid();
+    pid_t live = getpid();
+    static const struct {
+        const char *prefix;
+        int pid;            /* 1: a dead pid, 0: this live process, -1: prefix is the whole name */
+        const char *suffix; /* after the pid */
+        int age_s;
+        bool is_dir;
+        bool swept;
+    } temps[] = {
+        {".a.tmp.", 1, "", 10, false, true},       /* killed writer, idle > 5 s */
+        {".b.tmp.", 1, "", 2, false, false},       /* killed writer, but changed just now */
+        {".c.tmp.", 0, "", 10, false, false},      /* a live writer's file */
+        {".d.tmp.", 0, "", 600, false, false},     /* a live writer, 10 minutes idle */
+        {".e.tmp.", 0, "", 16 * 60, false, true},  /* idle > 15 min: abandoned, whoever owns it */
+        {".f.tmp.", 1, "", 3600, true, false},     /* not a regular file */
+        {".g.tmp.x7", -1, "", 3600, false, false}, /* no pid */
+        {".h.tmp.0", -1, "", 3600, false, false},  /* pid 0 */
+        {"i.tmp.", 1, "", 3600, false, false},     /* not hidden: an object */
+        {".j.tmp.", 1, ".bak", 3600, false, false},
+    };
+
+    snprintf(dir, sizeof(dir), "%s/repo/c/wal", testutil_tmpdir());
+    snprintf(other, sizeof(other), "%s/repo/c/other", testutil_tmpdir());
+    ck_assert_int_eq(storage_put(s, "c/wal/seg", NULL, (const uint8_t *)"x", 1, &err), PITR_OK);
+    ck_assert_int_eq(storage_put(s, "c/other/obj", NULL, (const uint8_t *)"x", 1, &err), PITR_OK);
+    make_aged(other, ".obj2.tmp.1", 3600, false); /* another directory: not swept */
+    for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
+        temp_name(name, sizeof(name), temps[i].prefix,
+                  temps[i].pid == 1   ? dead
+                  : temps[i].pid == 0 ? live
+                                      : -1,
+                  temps[i].suffix);
+        make_aged(dir, name, temps[i].age_s, temps[i].is_dir);
+    }
+    ck_assert_int_eq(storage_remove(s, "c/wal/seg", &err), PITR_OK);
+    ck_assert(!exists(dir, "seg"));
+    for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
+        temp_name(name, sizeof(name), temps[i].prefix,
+                  temps[i].pid == 1   ? dead
+                  : temps[i].pid == 0 ? live
+                                      : -1,
+                  temps[i].suffix);
+        ck_assert_msg(exists(dir, name) == !temps[i].swept, "%s %s", name,
+                      temps[i].swept ? "was not swept" : "was swept");
+    }
+    ck_assert(exists(other, ".obj2.tmp.1"));
+    ck_assert(exists(other, "obj"));
+
+    /* removing a key that does not exist sweeps too */
+    snprintf(name, sizeof(name), ".k.tmp.%d", (int)dead);
+    make_aged(dir, name, 10, false);
+    ck_assert_int_eq(storage_remove(s, "c/wal/missing", &err), PITR_OK);
+    ck_assert(!exists(dir, name));
+    storage_free(s);
+}
+END_TEST
+
+/* A writer in progress keeps its temp file through a sweep and still commits. */
+START_TEST(test_storage_remove_spares_live_writer)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct filter *sink = NULL;
+    char dir[600];
+    char name[64];
+    struct storage_info info;
+
+    snprintf(dir, sizeof(dir), "%s/repo/c/wal", testutil_tmpdir());
+    ck_assert_int_eq(storage_put(s, "c/wal/old", NULL, (const uint8_t *)"x", 1, &err), PITR_OK);
+    ck_assert_int_eq(storage_write_open(s, "c/wal/new", NULL, &sink, &err), PITR_OK);
+    ck_assert_int_eq(filter_write(sink, (const uint8_t *)"abc", 3, &err), PITR_OK);
+    snprintf(name, sizeof(name), ".new.tmp.%d", (int)getpid());
+    ck_assert(exists(dir, name));
+    {
+        char path[1024];
+        struct timespec times[2];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &times[0]), 0);
+        times[0].tv_sec -= 60; /* a slow writer: a minute without a write */
+        times[1] = times[0];
+        ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+    }
+    ck_assert_int_eq(storage_remove(s, "c/wal/old", &err), PITR_OK);
+    ck_assert(exists(dir, name));
+    ck_assert_int_eq(filter_write(sink, (const uint8_t *)"def", 3, &err), PITR_OK);
+    ck_assert_msg(filter_finish(sink, &err) == PITR_OK, "%s", err.msg);
+    filter_free(sink);
+    ck_assert(!exists(dir, name));
+    get_text(s, "c/wal/new", "abcdef");
+    ck_assert_int_eq(storage_stat(s, "c/wal/old", &info, &err), PITR_NOT_FOUND);
+    storage_free(s);
+}
+END_TEST
+
 Suite *posix_suite(void)
 {
     Suite *s = suite_create("posix");
@@ -231,6 +389,8 @@ Suite *posix_suite(void)
     tcase_add_test(tc, test_storage_not_found);
     tcase_add_test(tc, test_storage_list);
     tcase_add_test(tc, test_storage_bad_keys);
+    tcase_add_test(tc, test_storage_remove_sweeps_abandoned_temps);
+    tcase_add_test(tc, test_storage_remove_spares_live_writer);
     suite_add_tcase(s, tc);
     return s;
 }
