@@ -39,6 +39,7 @@ static const struct key_def keys[] = {
     {"s3_ca_file", KEY_STRING, FIELD(s3_ca_file), NULL},
     {"s3_credentials_file", KEY_STRING, FIELD(s3_credentials_file), NULL},
     {"s3_part_size", KEY_SIZE, FIELD(s3_part_size), "8MB"},
+    {"s3_upload_concurrency", KEY_UINT, FIELD(s3_upload_concurrency), "4"},
     {"s3_max_attempts", KEY_UINT, FIELD(s3_max_attempts), "5"},
     {"s3_retry_max_time", KEY_UINT, FIELD(s3_retry_max_time), "60"},
     {"s3_connect_timeout", KEY_UINT, FIELD(s3_connect_timeout), "10"},
@@ -283,6 +284,10 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
     }
     if (cfg->s3_part_size < 5u * 1024 * 1024 || cfg->s3_part_size > 5ull * 1024 * 1024 * 1024) {
         return err_set(err, PITR_CONFIG, "%s: s3_part_size must be between 5MB and 5GB", where);
+    }
+    if (cfg->s3_upload_concurrency < 1 || cfg->s3_upload_concurrency > 32) {
+        return err_set(err, PITR_CONFIG, "%s: s3_upload_concurrency must be between 1 and 32",
+                       where);
     }
     if (cfg->s3_max_attempts < 1 || cfg->fetch_max_attempts < 1) {
         return err_set(err, PITR_CONFIG, "%s: s3_max_attempts and fetch_max_attempts must be >= 1",

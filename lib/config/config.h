@@ -26,6 +26,7 @@ struct config {
     char *s3_ca_file;
     char *s3_credentials_file;
     uint64_t s3_part_size;
+    uint64_t s3_upload_concurrency; /* multipart parts sent at once, 1-32 */
     uint64_t s3_max_attempts;
     uint64_t s3_retry_max_time;  /* seconds */
     uint64_t s3_connect_timeout; /* seconds */

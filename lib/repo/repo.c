@@ -51,6 +51,7 @@ static struct storage *open_s3(const struct config *cfg, const char *spec, struc
     p.secret_key = creds.secret_key;
     p.session_token = creds.session_token;
     p.part_size = cfg->s3_part_size;
+    p.upload_concurrency = (unsigned)cfg->s3_upload_concurrency;
     p.max_attempts = (unsigned)cfg->s3_max_attempts;
     p.max_retry_ms = (unsigned)(cfg->s3_retry_max_time * 1000);
     p.connect_timeout_ms = (unsigned)(cfg->s3_connect_timeout * 1000);

@@ -1,5 +1,6 @@
-/* s3: the S3 driver (AWS S3, MinIO, Ceph RGW, ...) over one reused libcurl handle. Every request
- * is signed (sigv4.c), bounded in time (connect timeout, stalled-transfer abort) and retried with
+/* s3: the S3 driver (AWS S3, MinIO, Ceph RGW, ...) over one reused libcurl handle, plus one per
+ * upload worker while a multipart upload sends parts concurrently. Every request is signed
+ * (sigv4.c), bounded in time (connect timeout, stalled-transfer abort) and retried with
  * exponential backoff and full jitter on network errors, 5xx and 429, within a count and a time
  * budget. An upload succeeds only when the server answered 2xx to the final request and the MD5
  * it reports matches what was sent: an archive_command must never call a missing object stored. */
@@ -8,7 +9,11 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 #include "crypto/digest.h"
 #include "crypto/key.h"
 #include "crypto/sha256.h"
+#include "storage/multipart.h"
 #include "storage/sigv4.h"
 #include "storage/storage_int.h"
 #include "stream/filter_int.h"
@@ -34,6 +40,10 @@ enum {
     S3_BACKOFF_CAP_MS = 5000,
     S3_MAX_PARTS = 10000,               /* S3's limit per multipart upload */
     S3_MIN_PART_SIZE = 5 * 1024 * 1024, /* S3's minimum for every part but the last */
+    S3_DEFAULT_CONCURRENCY = 4,
+    S3_MAX_CONCURRENCY = 32,
+    S3_CANCEL_POLL_MS = 50,  /* how often a retry pause looks whether its upload was cancelled */
+    S3_SLOT_MIN = 64 * 1024, /* first allocation of a part buffer */
 };
 
 /* libcurl is loaded with dlopen when an S3 repository is first opened, not linked: its ~30
@@ -108,6 +118,7 @@ struct s3_storage {
     char *secret_key;    /* wiped on free */
     char *session_token; /* wiped on free */
     uint64_t part_size;
+    unsigned upload_concurrency; /* parts of one multipart upload in flight at once */
     unsigned max_attempts;
     unsigned max_retry_ms;
     unsigned connect_timeout_ms;
@@ -128,6 +139,10 @@ struct s3_request {
     uint64_t sink_offset; /* bytes already delivered to sink (resumed with Range) */
     char if_match[128];   /* GET: ETag of the first attempt, so a resume cannot splice objects */
     bool error_in_body;   /* CompleteMultipartUpload: a 200 reply may still carry an <Error> */
+    unsigned part;        /* UploadPart: the part number, for messages (0: not a part) */
+    CURL *curl;           /* NULL: the storage's handle; an upload worker brings its own */
+    /* set when another part of the same upload failed for good: stop now, do not retry */
+    const atomic_bool *cancel;
 };
 
 struct s3_response {
@@ -194,13 +209,26 @@ static unsigned jitter_ms(unsigned attempt)
     return (unsigned)(r % (cap + 1));
 }
 
-static void pause_before_retry(const struct s3_storage *s, uint64_t start, unsigned attempt)
+static bool cancelled(const struct s3_request *req)
+{
+    return req->cancel != NULL && atomic_load(req->cancel);
+}
+
+static void pause_before_retry(const struct s3_storage *s, const struct s3_request *req,
+                               uint64_t start, unsigned attempt)
 {
     uint64_t spent = now_ms() - start;
     uint64_t left = spent < s->max_retry_ms ? s->max_retry_ms - spent : 0;
     unsigned pause = jitter_ms(attempt);
 
-    sleep_ms(pause < left ? pause : (unsigned)left); /* never past the time budget */
+    pause = pause < left ? pause : (unsigned)left; /* never past the time budget */
+    /* in slices, so that a part waiting to retry stops soon after another part failed */
+    while (pause > 0 && !cancelled(req)) {
+        unsigned slice = pause < S3_CANCEL_POLL_MS ? pause : S3_CANCEL_POLL_MS;
+
+        sleep_ms(slice);
+        pause -= slice;
+    }
 }
 
 /* Appends cp as UTF-8; false for code points XML does not allow (0, surrogates, > U+10FFFF). */
@@ -461,6 +489,18 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* Aborts a transfer in flight (CURLE_ABORTED_BY_CALLBACK) once its upload was cancelled; libcurl
+ * calls it at least once a second, even while the connection is stalled. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load((const atomic_bool *)arg) ? 1 : 0;
+}
+
 /* --- one request, with retries --------------------------------------------------------------- */
 
 static enum pitr_rc build_path(const struct s3_storage *s, const char *key, struct buf *raw,
@@ -568,7 +608,7 @@ static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, stru
         list = curl.slist_append(list, "Content-Type: application/octet-stream");
     }
     if (rc == PITR_OK) {
-        CURL *c = s->curl;
+        CURL *c = req->curl ? req->curl : s->curl;
 
         curl.easy_reset(c); /* keeps the connection cache: connections are reused */
         curl.easy_setopt(c, CURLOPT_URL, (const char *)url.data);
@@ -586,6 +626,11 @@ static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, stru
         curl.easy_setopt(c, CURLOPT_HEADERDATA, r);
         curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl.easy_setopt(c, CURLOPT_WRITEDATA, r);
+        if (req->cancel != NULL) {
+            curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+            curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+            curl.easy_setopt(c, CURLOPT_XFERINFODATA, (void *)req->cancel);
+        }
         if (strcmp(req->method, "HEAD") == 0) {
             curl.easy_setopt(c, CURLOPT_NOBODY, 1L);
         } else if (strcmp(req->method, "GET") != 0) {
@@ -631,6 +676,9 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
 {
     uint64_t start = now_ms();
     char *name = display_name(s, req->key);
+    /* "s3://b/k" quoted, or part 7 of "s3://b/k": a failed part says which one */
+    char *target =
+        req->part ? xasprintf("part %u of \"%s\"", req->part, name) : xasprintf("\"%s\"", name);
     char what[600];
     unsigned attempt;
     enum pitr_rc rc = PITR_OK;
@@ -644,7 +692,7 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
         r->etag[0] = '\0';
         err_clear(&r->sink_err);
         r->req = req;
-        r->curl = s->curl;
+        r->curl = req->curl ? req->curl : s->curl;
         r->resume_from = req->sink_offset;
         rc = send_once(s, req, r, &curl_rc, err);
         if (rc != PITR_OK) {
@@ -670,38 +718,39 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
              * it documents as worth retrying */
             retry = retryable_status(r->status) || (r->status >= 200 && r->status < 300);
         }
-        if (!retry || attempt >= s->max_attempts || now_ms() - start >= s->max_retry_ms) {
+        if (!retry || attempt >= s->max_attempts || now_ms() - start >= s->max_retry_ms ||
+            cancelled(req)) {
             if (curl_rc != CURLE_OK) {
-                rc = err_set(err,
-                             curl_rc == CURLE_PEER_FAILED_VERIFICATION ||
-                                     curl_rc == CURLE_SSL_CACERT_BADFILE
-                                 ? PITR_CONFIG
-                                 : PITR_NETWORK,
-                             "could not %s \"%s\": %s (tried %u time%s in %.1f s)",
-                             verb_of(req->method), name, what, attempt, attempt == 1 ? "" : "s",
-                             (double)(now_ms() - start) / 1000.0);
+                rc = err_set(
+                    err,
+                    curl_rc == CURLE_PEER_FAILED_VERIFICATION || curl_rc == CURLE_SSL_CACERT_BADFILE
+                        ? PITR_CONFIG
+                        : PITR_NETWORK,
+                    "could not %s %s: %s (tried %u time%s in %.1f s)", verb_of(req->method), target,
+                    what, attempt, attempt == 1 ? "" : "s", (double)(now_ms() - start) / 1000.0);
             } else if (r->status == 404) {
-                rc = err_set(err, PITR_NOT_FOUND, "\"%s\" does not exist", name);
+                rc = err_set(err, PITR_NOT_FOUND, "%s does not exist", target);
             } else if (r->status == 412 && req->sink != NULL) {
                 rc = err_set(err, PITR_PROTOCOL,
-                             "could not get \"%s\": it was replaced while being downloaded", name);
+                             "could not get %s: it was replaced while being downloaded", target);
             } else if (r->status == 412) {
-                rc = err_set(err, PITR_EXISTS, "\"%s\" already exists", name);
+                rc = err_set(err, PITR_EXISTS, "%s already exists", target);
             } else if (r->status == 403) {
                 rc = err_set(err, PITR_CONFIG,
-                             "could not %s \"%s\": %s (check the access key, secret and region)",
-                             verb_of(req->method), name, what);
+                             "could not %s %s: %s (check the access key, secret and region)",
+                             verb_of(req->method), target, what);
             } else {
                 rc = err_set(err, retry ? PITR_NETWORK : PITR_PROTOCOL,
-                             "could not %s \"%s\": %s (tried %u time%s)", verb_of(req->method),
-                             name, what, attempt, attempt == 1 ? "" : "s");
+                             "could not %s %s: %s (tried %u time%s)", verb_of(req->method), target,
+                             what, attempt, attempt == 1 ? "" : "s");
             }
             break;
         }
-        log_warn("%s \"%s\" failed (%s), attempt %u of %u: retrying", verb_of(req->method), name,
+        log_warn("%s %s failed (%s), attempt %u of %u: retrying", verb_of(req->method), target,
                  what, attempt, s->max_attempts);
-        pause_before_retry(s, start, attempt);
+        pause_before_retry(s, req, start, attempt);
     }
+    free(target);
     free(name);
     return rc;
 }
@@ -906,47 +955,270 @@ static enum pitr_rc s3_list(struct storage *st, const char *dir, enum storage_li
 
 /* --- the upload sink ------------------------------------------------------------------------- */
 
+/* The parts of a multipart upload go up concurrently on a small pool of threads, each with its
+ * own libcurl easy handle, rather than through libcurl's multi interface: the request path
+ * (signing, retries with backoff, error mapping) stays the one synchronous function that every
+ * other operation uses, and parts keep moving while the producer is busy elsewhere (reading from
+ * PostgreSQL, compressing, sleeping under --max-rate). A multi handle would progress only while
+ * the producer is inside writer_write, so a slow producer would stall every part and could trip
+ * the low-speed abort. The pool exists only while a multipart upload with s3_upload_concurrency
+ * above 1 runs: a single PUT (every WAL segment) starts no thread, and concurrency 1 uploads each
+ * part on the caller's thread with the storage's handle, as before. */
+
+enum slot_state {
+    SLOT_FREE,      /* empty, ready for the producer */
+    SLOT_FILLING,   /* the producer writes the stream into it */
+    SLOT_QUEUED,    /* a full part waiting for a worker */
+    SLOT_UPLOADING, /* a worker is sending it */
+};
+
+struct s3_slot {
+    uint8_t *data; /* grows with the stream, never past part_size */
+    size_t len;
+    size_t cap;
+    enum slot_state state;
+    unsigned number; /* part number, once queued */
+};
+
 struct s3_writer {
     struct filter base;
     struct s3_storage *s;
     char *key;
     bool no_overwrite;
-    struct buf part; /* at most part_size bytes: the memory bound of an upload */
-    char *upload_id; /* set once a multipart upload has begun */
-    unsigned nparts;
-    struct buf complete; /* CompleteMultipartUpload body, grown part by part */
-    struct md5 *md5;
-    struct md5 *etag_md5; /* MD5 over the parts' binary MD5s: the multipart ETag */
+    /* upload_concurrency slots of part_size bytes: the memory bound of one upload. The producer
+     * fills one while workers send the others, and waits when none is free. */
+    struct s3_slot *slots;
+    unsigned nslots;
+    struct s3_slot *filling; /* producer only */
+    char *upload_id;         /* set once a multipart upload has begun */
+    struct multipart *parts; /* created with the multipart upload; changed under lock */
+    struct md5 *md5;         /* the producer's: single PUT, and parts sent on its thread */
     bool committed;
+    pthread_t *workers; /* started with the multipart upload when nslots > 1 */
+    unsigned nworkers;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;    /* a slot changed state, a part failed, or the pool must stop */
+    bool quit;              /* under lock: workers exit once nothing is queued */
+    struct pitr_err failed; /* under lock: the first failure, returned by every later call */
+    atomic_bool cancel;     /* set with failed (or when freed): transfers in flight stop */
 };
 
 /* Checks a 2xx reply's ETag against the MD5 we computed: a mismatch means the server holds
- * something other than what we sent. */
-static enum pitr_rc check_etag(const struct s3_writer *w, const char *etag, const char *expect,
-                               struct pitr_err *err)
+ * something other than what we sent. part is 0 for a whole object. */
+static enum pitr_rc check_etag(const struct s3_writer *w, unsigned part, const char *etag,
+                               const char *expect, struct pitr_err *err)
 {
     char quoted[128];
+    char what[32] = "";
 
     snprintf(quoted, sizeof(quoted), "\"%s\"", expect);
     if (strcmp(etag, quoted) != 0 && strcmp(etag, expect) != 0) {
         char *name = display_name(w->s, w->key);
-        enum pitr_rc rc = err_set(err, PITR_CORRUPT,
-                                  "upload of \"%s\" was not stored intact: ETag %s, expected %s",
-                                  name, etag[0] ? etag : "(none)", quoted);
+        enum pitr_rc rc;
 
+        if (part > 0) {
+            snprintf(what, sizeof(what), "part %u of ", part);
+        }
+        rc = err_set(err, PITR_CORRUPT,
+                     "upload of %s\"%s\" was not stored intact: ETag %s, expected %s", what, name,
+                     etag[0] ? etag : "(none)", quoted);
         free(name);
         return rc;
     }
     return PITR_OK;
 }
 
-static void md5_of(struct s3_writer *w, const uint8_t *data, size_t len, uint8_t out[MD5_LEN],
+static void md5_of(struct md5 *ctx, const uint8_t *data, size_t len, uint8_t out[MD5_LEN],
                    char b64[32], char hex[2 * MD5_LEN + 1])
 {
-    md5_update(w->md5, data, len);
-    md5_final(w->md5, out);
+    md5_update(ctx, data, len);
+    md5_final(ctx, out);
     base64_encode(out, MD5_LEN, b64);
     str_hex_encode(out, MD5_LEN, hex);
+}
+
+/* Records the first failure and stops every part in flight; later failures (often just the
+ * cancellation this causes) are dropped, so the upload reports one error. */
+static void remember_failure(struct s3_writer *w, const struct pitr_err *err)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->failed.rc == PITR_OK) {
+        err_copy(&w->failed, err);
+        atomic_store(&w->cancel, true);
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Errors are sticky: after a failure every call returns the first error again. */
+static enum pitr_rc failed_before(struct s3_writer *w, struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+
+    if (atomic_load(&w->cancel)) {
+        pthread_mutex_lock(&w->lock);
+        if (w->failed.rc != PITR_OK) {
+            rc = err_copy(err, &w->failed);
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+    return rc;
+}
+
+/* Sends one part (any thread: c and ctx belong to the caller; c NULL is the storage's handle)
+ * and writes its MD5 to md5_out once the server confirmed it. */
+static enum pitr_rc upload_part(struct s3_writer *w, const struct s3_slot *slot, CURL *c,
+                                struct md5 *ctx, uint8_t md5_out[MD5_LEN], struct pitr_err *err)
+{
+    struct s3_request req = {.method = "PUT", .key = w->key, .part = slot->number, .curl = c};
+    struct s3_response r;
+    uint8_t md5[MD5_LEN];
+    char b64[32];
+    char hex[2 * MD5_LEN + 1];
+    char number[16];
+    enum pitr_rc rc;
+
+    md5_of(ctx, slot->data, slot->len, md5, b64, hex);
+    snprintf(number, sizeof(number), "%u", slot->number);
+    req.query[req.nquery++] = (struct sigv4_pair){"partNumber", number};
+    req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
+    req.headers[req.nheaders++] = (struct sigv4_pair){"content-md5", b64};
+    req.body = slot->data;
+    req.body_len = slot->len;
+    req.cancel = c != NULL ? &w->cancel : NULL; /* on the producer's thread nothing cancels */
+    response_init(&r);
+    rc = s3_request_run(w->s, &req, &r, err);
+    if (rc == PITR_OK) {
+        /* data-loss guard: S3 checked Content-MD5 on arrival; the ETag confirms what it kept */
+        rc = check_etag(w, slot->number, r.etag, hex, err);
+    }
+    if (rc == PITR_OK) {
+        memcpy(md5_out, md5, MD5_LEN);
+    }
+    response_fini(&r);
+    return rc;
+}
+
+/* The queued part with the lowest number: parts go out roughly in stream order. */
+static struct s3_slot *next_queued(struct s3_writer *w)
+{
+    struct s3_slot *next = NULL;
+
+    for (unsigned i = 0; i < w->nslots; i++) {
+        struct s3_slot *slot = &w->slots[i];
+
+        if (slot->state == SLOT_QUEUED && (next == NULL || slot->number < next->number)) {
+            next = slot;
+        }
+    }
+    return next;
+}
+
+static struct s3_slot *free_slot(struct s3_writer *w)
+{
+    for (unsigned i = 0; i < w->nslots; i++) {
+        if (w->slots[i].state == SLOT_FREE) {
+            return &w->slots[i];
+        }
+    }
+    return NULL;
+}
+
+static bool busy(const struct s3_writer *w)
+{
+    for (unsigned i = 0; i < w->nslots; i++) {
+        if (w->slots[i].state == SLOT_QUEUED || w->slots[i].state == SLOT_UPLOADING) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void *worker_main(void *arg)
+{
+    struct s3_writer *w = arg;
+    CURL *c = curl.easy_init(); /* its own connection, reused for every part it sends */
+    struct md5 *ctx = md5_new();
+
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        struct s3_slot *slot = next_queued(w);
+        uint8_t md5[MD5_LEN];
+        struct pitr_err err;
+        bool stored = false;
+
+        if (slot == NULL && w->quit) {
+            break;
+        }
+        if (slot == NULL) {
+            pthread_cond_wait(&w->cond, &w->lock);
+            continue;
+        }
+        slot->state = SLOT_UPLOADING;
+        pthread_mutex_unlock(&w->lock);
+        /* once cancelled (a part failed, or the writer is being freed) parts are dropped */
+        if (!atomic_load(&w->cancel)) {
+            enum pitr_rc rc = c ? upload_part(w, slot, c, ctx, md5, &err)
+                                : err_set(&err, PITR_INTERNAL, "could not create a libcurl handle");
+
+            stored = rc == PITR_OK;
+            if (!stored) {
+                remember_failure(w, &err);
+            }
+        }
+        pthread_mutex_lock(&w->lock);
+        if (stored) {
+            multipart_done(w->parts, slot->number, md5);
+        }
+        slot->len = 0;
+        slot->state = SLOT_FREE;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    md5_free(ctx);
+    if (c != NULL) {
+        curl.easy_cleanup(c);
+    }
+    return NULL;
+}
+
+/* Starts one worker per slot. Signals stay with the caller's thread, where a program expects
+ * them. On failure the workers already started run until pool_stop. */
+static enum pitr_rc pool_start(struct s3_writer *w, struct pitr_err *err)
+{
+    sigset_t all;
+    sigset_t old;
+    int e = 0;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    w->workers = xcalloc(w->nslots, sizeof(*w->workers));
+    for (unsigned i = 0; i < w->nslots && e == 0; i++) {
+        e = pthread_create(&w->workers[i], NULL, worker_main, w);
+        if (e == 0) {
+            w->nworkers++;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) {
+        errno = e;
+        return err_sys(err, PITR_INTERNAL, "could not start an S3 upload thread");
+    }
+    return PITR_OK;
+}
+
+/* Waits for the workers to finish what is queued (everything is dropped once cancel is set) and
+ * joins them. */
+static void pool_stop(struct s3_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->quit = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    for (unsigned i = 0; i < w->nworkers; i++) {
+        pthread_join(w->workers[i], NULL);
+    }
+    w->nworkers = 0;
 }
 
 static enum pitr_rc begin_multipart(struct s3_writer *w, struct pitr_err *err)
@@ -971,59 +1243,80 @@ static enum pitr_rc begin_multipart(struct s3_writer *w, struct pitr_err *err)
         }
     }
     response_fini(&r);
-    return rc == PITR_OK ? buf_printf(&w->complete, err, "<CompleteMultipartUpload>") : rc;
-}
-
-static enum pitr_rc upload_part(struct s3_writer *w, struct pitr_err *err)
-{
-    struct s3_request req = {.method = "PUT", .key = w->key};
-    struct s3_response r;
-    uint8_t md5[MD5_LEN];
-    char b64[32];
-    char hex[2 * MD5_LEN + 1];
-    char number[16];
-    enum pitr_rc rc;
-
-    md5_of(w, w->part.data, w->part.len, md5, b64, hex);
-    snprintf(number, sizeof(number), "%u", w->nparts + 1);
-    req.query[req.nquery++] = (struct sigv4_pair){"partNumber", number};
-    req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
-    req.headers[req.nheaders++] = (struct sigv4_pair){"content-md5", b64};
-    req.body = w->part.data;
-    req.body_len = w->part.len;
-    response_init(&r);
-    rc = s3_request_run(w->s, &req, &r, err);
     if (rc == PITR_OK) {
-        rc = check_etag(w, r.etag, hex, err);
+        w->parts = multipart_new();
+        rc = w->nslots > 1 ? pool_start(w, err) : PITR_OK;
     }
-    if (rc == PITR_OK) {
-        w->nparts++;
-        md5_update(w->etag_md5, md5, MD5_LEN);
-        rc = buf_printf(&w->complete, err,
-                        "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>", w->nparts,
-                        hex);
-    }
-    response_fini(&r);
-    buf_reset(&w->part);
     return rc;
 }
 
-static enum pitr_rc writer_write(struct filter *f, const uint8_t *data, size_t len,
-                                 struct pitr_err *err)
+/* Sends the filled slot as the next part. Without a pool it goes up right here; with one it is
+ * queued for a worker and, unless it is the last part, the producer takes a free slot, waiting
+ * while every slot is queued or uploading: memory stays at nslots parts. */
+static enum pitr_rc hand_off(struct s3_writer *w, bool last, struct pitr_err *err)
 {
-    struct s3_writer *w = (struct s3_writer *)f;
+    struct s3_slot *slot = w->filling;
+    uint8_t md5[MD5_LEN];
+    enum pitr_rc rc = PITR_OK;
+
+    pthread_mutex_lock(&w->lock);
+    slot->number = multipart_next(w->parts);
+    if (w->nworkers == 0) {
+        pthread_mutex_unlock(&w->lock);
+        rc = upload_part(w, slot, NULL, w->md5, md5, err);
+        if (rc == PITR_OK) {
+            multipart_done(w->parts, slot->number, md5);
+        }
+        slot->len = 0;
+        return rc;
+    }
+    slot->state = SLOT_QUEUED;
+    w->filling = NULL;
+    pthread_cond_broadcast(&w->cond);
+    while (!last && w->failed.rc == PITR_OK && (w->filling = free_slot(w)) == NULL) {
+        pthread_cond_wait(&w->cond, &w->lock);
+    }
+    if (w->failed.rc != PITR_OK) {
+        rc = err_copy(err, &w->failed);
+    } else if (w->filling != NULL) {
+        w->filling->state = SLOT_FILLING;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* Waits until every part handed off is stored, or one failed for good. */
+static enum pitr_rc wait_stored(struct s3_writer *w, struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+
+    pthread_mutex_lock(&w->lock);
+    while (w->failed.rc == PITR_OK && busy(w)) {
+        pthread_cond_wait(&w->cond, &w->lock);
+    }
+    if (w->failed.rc != PITR_OK) {
+        rc = err_copy(err, &w->failed);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+static enum pitr_rc fill(struct s3_writer *w, const uint8_t *data, size_t len, struct pitr_err *err)
+{
+    size_t part_size = (size_t)w->s->part_size;
 
     while (len > 0) {
-        size_t room = (size_t)w->s->part_size - w->part.len;
+        struct s3_slot *slot = w->filling;
+        size_t room = part_size - slot->len;
         size_t take = len < room ? len : room;
         enum pitr_rc rc;
 
         if (room == 0) {
-            /* a full part and more data: this object needs a multipart upload. Parts go up one
-             * at a time while the caller produces the stream, so memory stays at one part;
-             * uploading several parts in parallel would be faster for large objects and is left
-             * for later. */
-            if (w->nparts + 1 >= S3_MAX_PARTS) {
+            /* a full part and more data: this object needs a multipart upload. Only the
+             * producer hands out part numbers, so it may read the count without the lock. */
+            unsigned handed_out = w->parts ? multipart_count(w->parts) : 0;
+
+            if (handed_out + 1 >= S3_MAX_PARTS) {
                 char *name = display_name(w->s, w->key);
 
                 rc = err_set(err, PITR_CONFIG,
@@ -1035,21 +1328,45 @@ static enum pitr_rc writer_write(struct filter *f, const uint8_t *data, size_t l
             }
             rc = w->upload_id ? PITR_OK : begin_multipart(w, err);
             if (rc == PITR_OK) {
-                rc = upload_part(w, err);
+                rc = hand_off(w, false, err);
             }
             if (rc != PITR_OK) {
                 return rc;
             }
             continue;
         }
-        rc = buf_append(&w->part, data, take, err);
-        if (rc != PITR_OK) {
-            return rc;
+        if (slot->cap - slot->len < take) {
+            /* grown as data comes, so a small object (a WAL segment) does not claim a whole
+             * part, and a part never holds more than part_size */
+            size_t cap = slot->cap ? slot->cap : S3_SLOT_MIN;
+
+            while (cap < slot->len + take && cap < part_size) {
+                cap *= 2;
+            }
+            slot->cap = cap < part_size ? cap : part_size;
+            slot->data = xrealloc(slot->data, slot->cap);
         }
+        memcpy(slot->data + slot->len, data, take);
+        slot->len += take;
         data += take;
         len -= take;
     }
     return PITR_OK;
+}
+
+static enum pitr_rc writer_write(struct filter *f, const uint8_t *data, size_t len,
+                                 struct pitr_err *err)
+{
+    struct s3_writer *w = (struct s3_writer *)f;
+    enum pitr_rc rc = failed_before(w, err);
+
+    if (rc == PITR_OK) {
+        rc = fill(w, data, len, err);
+    }
+    if (rc != PITR_OK) {
+        remember_failure(w, err);
+    }
+    return rc;
 }
 
 /* Servers without conditional writes: refuse when the key exists (a race remains possible,
@@ -1116,74 +1433,81 @@ static enum pitr_rc send_final(struct s3_writer *w, struct s3_request *req, stru
 static enum pitr_rc put_single(struct s3_writer *w, struct pitr_err *err)
 {
     struct s3_request req = {.method = "PUT", .key = w->key};
+    struct s3_slot *slot = w->filling;
     struct s3_response r;
     uint8_t md5[MD5_LEN];
     char b64[32];
     char hex[2 * MD5_LEN + 1];
     enum pitr_rc rc;
 
-    md5_of(w, w->part.data, w->part.len, md5, b64, hex);
+    md5_of(w->md5, slot->data ? slot->data : (const uint8_t *)"", slot->len, md5, b64, hex);
     req.headers[req.nheaders++] = (struct sigv4_pair){"content-md5", b64};
-    req.body = w->part.data;
-    req.body_len = w->part.len;
+    req.body = slot->data;
+    req.body_len = slot->len;
     response_init(&r);
     rc = send_final(w, &req, &r, err);
     if (rc == PITR_OK) {
         /* data-loss guard: S3 checked Content-MD5 on arrival; the ETag confirms what it kept */
-        rc = check_etag(w, r.etag, hex, err);
+        rc = check_etag(w, 0, r.etag, hex, err);
     }
     response_fini(&r);
     return rc;
 }
 
+/* Sends the last part, waits for every part, then completes with the parts in number order. */
 static enum pitr_rc complete_multipart(struct s3_writer *w, struct pitr_err *err)
 {
     struct s3_request req = {.method = "POST", .key = w->key};
     struct s3_response r;
-    uint8_t md5[MD5_LEN];
-    char hex[2 * MD5_LEN + 1];
-    char expect[64];
+    struct buf body;
+    char expect[MULTIPART_ETAG_LEN];
     const char *pos;
     char *etag = NULL;
-    enum pitr_rc rc = w->part.len > 0 || w->nparts == 0 ? upload_part(w, err) : PITR_OK;
+    enum pitr_rc rc = hand_off(w, true, err);
 
     if (rc == PITR_OK) {
-        rc = buf_printf(&w->complete, err, "</CompleteMultipartUpload>");
+        rc = wait_stored(w, err);
     }
     if (rc != PITR_OK) {
         return rc;
     }
+    pool_stop(w); /* every part is stored: the ledger is the producer's alone from here */
+    buf_init(&body, 1024 * 1024);
+    /* data-loss guard: the body lists every part in order, or there is no completion at all */
+    rc = multipart_complete_body(w->parts, &body, expect, err);
     req.query[req.nquery++] = (struct sigv4_pair){"uploadId", w->upload_id};
-    req.body = w->complete.data;
-    req.body_len = w->complete.len;
+    req.body = body.data;
+    req.body_len = body.len;
     /* data-loss guard: S3 may answer 200 and still fail the completion, with an <Error> body;
      * s3_request_run treats that as a failure (and retries it) */
     req.error_in_body = true;
     response_init(&r);
-    rc = send_final(w, &req, &r, err);
+    if (rc == PITR_OK) {
+        rc = send_final(w, &req, &r, err);
+    }
     if (rc == PITR_OK) {
         pos = r.body.len ? (const char *)r.body.data : "";
         etag = xml_next(&pos, "ETag");
-    }
-    if (rc == PITR_OK) {
         /* data-loss guard: the multipart ETag is MD5(part MD5s)-N; a different one means the
          * server assembled something other than the parts we sent */
-        md5_final(w->etag_md5, md5);
-        str_hex_encode(md5, MD5_LEN, hex);
-        snprintf(expect, sizeof(expect), "%s-%u", hex, w->nparts);
-        rc = check_etag(w, etag ? etag : r.etag, expect, err);
+        rc = check_etag(w, 0, etag ? etag : r.etag, expect, err);
     }
     free(etag);
     response_fini(&r);
+    buf_fini(&body);
     return rc;
 }
 
 static enum pitr_rc writer_finish(struct filter *f, struct pitr_err *err)
 {
     struct s3_writer *w = (struct s3_writer *)f;
-    enum pitr_rc rc = w->upload_id ? complete_multipart(w, err) : put_single(w, err);
+    enum pitr_rc rc = failed_before(w, err);
 
+    if (rc == PITR_OK) {
+        rc = w->upload_id ? complete_multipart(w, err) : put_single(w, err);
+    }
     if (rc != PITR_OK) {
+        remember_failure(w, err);
         return rc;
     }
     w->committed = true;
@@ -1210,13 +1534,23 @@ static void writer_free(struct filter *f)
 {
     struct s3_writer *w = (struct s3_writer *)f;
 
+    atomic_store(&w->cancel, true); /* parts still queued or in flight are not wanted now */
+    pool_stop(w);
     if (w->upload_id != NULL && !w->committed) {
-        abort_multipart(w); /* an unfinished write leaves nothing behind */
+        /* data-loss guard (against leftovers): abort only once no worker can still store a
+         * part, since a part that lands after the abort could outlive it; an unfinished write
+         * leaves nothing behind */
+        abort_multipart(w);
     }
-    buf_fini(&w->part);
-    buf_fini(&w->complete);
+    for (unsigned i = 0; i < w->nslots; i++) {
+        free(w->slots[i].data);
+    }
+    free(w->slots);
+    free(w->workers);
+    multipart_free(w->parts);
     md5_free(w->md5);
-    md5_free(w->etag_md5);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
     free(w->upload_id);
     free(w->key);
     free(w);
@@ -1235,10 +1569,14 @@ static enum pitr_rc s3_write_open(struct storage *st, const char *key,
     w->s = (struct s3_storage *)st;
     w->key = xstrdup(key);
     w->no_overwrite = opts->no_overwrite;
-    buf_init(&w->part, (size_t)w->s->part_size);
-    buf_init(&w->complete, 1024 * 1024);
+    w->nslots = w->s->upload_concurrency;
+    w->slots = xcalloc(w->nslots, sizeof(*w->slots));
+    w->filling = &w->slots[0];
+    w->filling->state = SLOT_FILLING;
     w->md5 = md5_new();
-    w->etag_md5 = md5_new();
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    atomic_init(&w->cancel, false);
     *sink_out = &w->base;
     return PITR_OK;
 }
@@ -1297,6 +1635,11 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
                 p->part_size, S3_MIN_PART_SIZE);
         return NULL;
     }
+    if (p->upload_concurrency > S3_MAX_CONCURRENCY) {
+        err_set(err, PITR_CONFIG, "invalid S3 upload concurrency %u: expected 1 to %d",
+                p->upload_concurrency, S3_MAX_CONCURRENCY);
+        return NULL;
+    }
     if (curl_load(err) != PITR_OK) {
         return NULL;
     }
@@ -1323,6 +1666,7 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
     s->secret_key = xstrdup(p->secret_key);
     s->session_token = p->session_token ? xstrdup(p->session_token) : NULL;
     s->part_size = p->part_size ? p->part_size : 8u * 1024 * 1024;
+    s->upload_concurrency = p->upload_concurrency ? p->upload_concurrency : S3_DEFAULT_CONCURRENCY;
     s->max_attempts = p->max_attempts ? p->max_attempts : 1;
     s->max_retry_ms = p->max_retry_ms;
     s->connect_timeout_ms = p->connect_timeout_ms ? p->connect_timeout_ms : 10000;

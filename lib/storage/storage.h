@@ -52,6 +52,8 @@ struct s3_params {
     unsigned max_retry_ms;     /* bound on total time spent retrying one request */
     unsigned connect_timeout_ms;
     unsigned low_speed_time_s; /* abort a transfer stalled below 1 KiB/s for this long */
+    /* parts of one multipart upload sent at once, 1-32 (0: 4); an upload holds this many */
+    unsigned upload_concurrency;
 };
 
 /* Opens a posix repository rooted at dir (created if missing). */

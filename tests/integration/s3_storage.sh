@@ -29,11 +29,75 @@ expect_status "create-only over an existing multipart object is refused" 3 \
     env PITR_S3_PART_SIZE=5242880 "$TOOL" "$URL" put "big obj+1" "$WORK/small" --no-overwrite
 tool get "big obj+1" "$WORK/big.out2"
 check "and the object is unchanged" cmp -s "$WORK/big" "$WORK/big.out2"
-check "no unfinished multipart upload is left behind" bash -c "python3 - '$PITR_S3_ENDPOINT' '$PITR_S3_CA_FILE' '$PITR_S3_BUCKET' <<'PY'
+# no_uploads_left: the bucket lists no unfinished multipart upload (and so no stored part)
+no_uploads_left() {
+    python3 - "$PITR_S3_ENDPOINT" "$PITR_S3_CA_FILE" "$PITR_S3_BUCKET" <<'PY'
 import sys, boto3
 s3 = boto3.client('s3', endpoint_url=sys.argv[1], verify=sys.argv[2], region_name='us-east-1')
 sys.exit(1 if s3.list_multipart_uploads(Bucket=sys.argv[3]).get('Uploads') else 0)
-PY"
+PY
+}
+check "no unfinished multipart upload is left behind" no_uploads_left
+
+# --- concurrent parts: 32 MiB in 5 MiB parts (7), through a proxy counting parts in flight -----
+HOSTPORT=${PITR_S3_ENDPOINT#https://}
+# start_proxy LOG [--cut-after BYTES]: tcp_proxy.py in front of S3, logging to LOG how many parts
+# are in flight at once; sets PROXIED (its endpoint) and PROXY (its pid)
+start_proxy() {
+    local log=$1
+    shift
+    : >"$WORK/proxy.port"
+    python3 "$PITR_SOURCE_DIR/tests/support/tcp_proxy.py" "$HOSTPORT" --log "$log" "$@" \
+        >"$WORK/proxy.port" &
+    PROXY=$!
+    on_exit "kill $PROXY"
+    for ((i = 0; i < 50; i++)); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+    PROXIED="https://${HOSTPORT%:*}:$(cat "$WORK/proxy.port")"
+}
+most_in_flight() { cut -d' ' -f2 "$1" | sort -n | tail -1; }
+head -c $((32 * 1024 * 1024 + 4321)) /dev/urandom >"$WORK/large"
+for c in 1 4; do
+    start_proxy "$WORK/flight.$c"
+    check "a 32 MiB object uploads in 7 parts with s3_upload_concurrency $c" \
+        env PITR_S3_ENDPOINT="$PROXIED" PITR_S3_PART_SIZE=5MB PITR_S3_UPLOAD_CONCURRENCY=$c \
+        "$TOOL" "$URL" put "large $c" "$WORK/large"
+    kill "$PROXY"
+    tool get "large $c" "$WORK/large.out"
+    check "and downloads byte-identical (concurrency $c)" cmp -s "$WORK/large" "$WORK/large.out"
+done
+n=$(most_in_flight "$WORK/flight.1")
+check "concurrency 1 sends one part at a time ($n in flight at most)" test "$n" = 1
+n=$(most_in_flight "$WORK/flight.4")
+check "concurrency 4 sends parts side by side, never more than 4 ($n in flight at most)" \
+    test "$n" -ge 3 -a "$n" -le 4
+check "and leaves no unfinished upload" no_uploads_left
+
+# a connection cut 3 MB into a part: retried, that part alone, and the object is intact
+start_proxy "$WORK/flight.retry" --cut-after 3000000
+expect_status "a part whose connection is cut mid-stream is retried and the upload completes" 0 \
+    env PITR_S3_ENDPOINT="$PROXIED" PITR_S3_PART_SIZE=5MB PITR_S3_UPLOAD_CONCURRENCY=4 \
+    PITR_S3_MAX_ATTEMPTS=3 "$TOOL" "$URL" put "large retried" "$WORK/large"
+kill "$PROXY"
+expect_in_err "saying which part it retries" \
+    "put part [0-9]+ of \"s3://$PITR_S3_BUCKET/pitr repo/p\\+q=r/large retried\" failed.*attempt 1 of 3: retrying"
+tool get "large retried" "$WORK/large.out"
+check "and the object is byte-identical" cmp -s "$WORK/large" "$WORK/large.out"
+
+# the same cut without retries: the part fails for good, the others stop, the upload is aborted
+for c in 1 4; do
+    start_proxy "$WORK/flight.cut.$c" --cut-after 3000000
+    expect_status "a part failing for good fails the upload (concurrency $c)" 1 \
+        env PITR_S3_ENDPOINT="$PROXIED" PITR_S3_PART_SIZE=5MB PITR_S3_UPLOAD_CONCURRENCY=$c \
+        PITR_S3_MAX_ATTEMPTS=1 "$TOOL" "$URL" put "large cut $c" "$WORK/large"
+    kill "$PROXY"
+    expect_in_err "with one error naming the part" \
+        "^pitr-storage-tool: could not put part [0-9]+ of \"s3://$PITR_S3_BUCKET/pitr repo/p\\+q=r/large cut $c\": .*\\(tried 1 time"
+    check "and nothing else on stderr" test "$(wc -l <"$WORK/last.err")" = 1
+    expect_status "no object is visible" 2 tool stat "large cut $c"
+    check "no part lingers: the multipart upload was aborted" no_uploads_left
+done
+check "and no listing shows the failed objects" \
+    bash -c "! '$TOOL' '$URL' list '' --recursive | grep -q '^large cut'"
 
 # --- create-only on a single PUT ---------------------------------------------------------------
 echo new >"$WORK/new"

@@ -1,9 +1,10 @@
 /* pitr-storage-tool: a test-only command line over the storage API, so integration tests can
  * drive a driver directly (put/get/stat/list/rm). URL is a directory or s3://bucket[/prefix]; S3
  * settings come from the environment (PITR_S3_ENDPOINT, PITR_S3_REGION, PITR_S3_CA_FILE,
- * PITR_S3_URI_STYLE=path|virtual, PITR_S3_PART_SIZE, PITR_S3_MAX_ATTEMPTS, PITR_S3_RETRY_MAX_MS,
- * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), not from the config module.
- * Exit: 0 ok, 2 not found, 3 exists, 1 anything else. */
+ * PITR_S3_URI_STYLE=path|virtual, PITR_S3_PART_SIZE, PITR_S3_UPLOAD_CONCURRENCY,
+ * PITR_S3_MAX_ATTEMPTS, PITR_S3_RETRY_MAX_MS, PITR_S3_LOW_SPEED_TIME, AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), not from the config module. Exit: 0 ok, 2 not found, 3
+ * exists, 1 anything else. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,10 @@ static struct storage *open_url(const char *url, struct pitr_err *err)
     const char *spec;
     const char *slash;
     uint64_t part_size;
+    uint64_t concurrency;
     uint64_t attempts;
     uint64_t retry_ms;
+    uint64_t stall_s;
 
     if (strncmp(url, "s3://", 5) != 0) {
         return posix_storage_new(url, err);
@@ -59,20 +62,25 @@ static struct storage *open_url(const char *url, struct pitr_err *err)
     p.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
     p.session_token = env("AWS_SESSION_TOKEN", NULL);
     if (!env_number("PITR_S3_PART_SIZE", 8u * 1024 * 1024, &part_size, err) ||
+        !env_number("PITR_S3_UPLOAD_CONCURRENCY", 0, &concurrency, err) ||
         !env_number("PITR_S3_MAX_ATTEMPTS", 3, &attempts, err) ||
-        !env_number("PITR_S3_RETRY_MAX_MS", 10000, &retry_ms, err)) {
+        !env_number("PITR_S3_RETRY_MAX_MS", 10000, &retry_ms, err) ||
+        !env_number("PITR_S3_LOW_SPEED_TIME", 10, &stall_s, err)) {
         return NULL;
     }
-    if (attempts < 1 || attempts > 100 || retry_ms > 3600 * 1000) {
+    if (attempts < 1 || attempts > 100 || retry_ms > 3600 * 1000 || concurrency > 1000 ||
+        stall_s < 1 || stall_s > 3600) {
         err_set(err, PITR_CONFIG,
-                "PITR_S3_MAX_ATTEMPTS (1-100) or PITR_S3_RETRY_MAX_MS is out of range");
+                "PITR_S3_MAX_ATTEMPTS (1-100), PITR_S3_RETRY_MAX_MS, PITR_S3_UPLOAD_CONCURRENCY or "
+                "PITR_S3_LOW_SPEED_TIME is out of range");
         return NULL;
     }
     p.part_size = part_size;
+    p.upload_concurrency = (unsigned)concurrency; /* 0: the driver's default; > 32 its error */
     p.max_attempts = (unsigned)attempts;
     p.max_retry_ms = (unsigned)retry_ms;
     p.connect_timeout_ms = 2000;
-    p.low_speed_time_s = 10;
+    p.low_speed_time_s = (unsigned)stall_s;
     return s3_storage_new(&p, err);
 }
 

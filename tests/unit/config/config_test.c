@@ -23,6 +23,7 @@ static void clear_env(void)
     unsetenv("PITR_REPO");
     unsetenv("PITR_COMPRESSION");
     unsetenv("PITR_LOG_LEVEL");
+    unsetenv("PITR_S3_UPLOAD_CONCURRENCY");
     unsetenv("PITR_CONFIG");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -56,6 +57,7 @@ START_TEST(test_config_load_good_file)
     /* defaults */
     ck_assert_str_eq(cfg.s3_region, "us-east-1");
     ck_assert_uint_eq(cfg.s3_max_attempts, 5);
+    ck_assert_uint_eq(cfg.s3_upload_concurrency, 4);
     ck_assert_ptr_null(cfg.pgdata);
     ck_assert_ptr_null(cfg.encryption_key_file);
     config_fini(&cfg);
@@ -154,6 +156,60 @@ START_TEST(test_config_load_validation)
 }
 END_TEST
 
+static const struct {
+    const char *value;
+    enum pitr_rc rc;
+    uint64_t want;   /* when accepted */
+    const char *msg; /* after "<path>", when refused */
+} concurrency[] = {
+    {"1", PITR_OK, 1, NULL},
+    {"32", PITR_OK, 32, NULL},
+    {"0", PITR_CONFIG, 0, ": s3_upload_concurrency must be between 1 and 32"},
+    {"33", PITR_CONFIG, 0, ": s3_upload_concurrency must be between 1 and 32"},
+    {"many", PITR_CONFIG, 0, ":2: invalid s3_upload_concurrency \"many\": expected a whole number"},
+    {"-4", PITR_CONFIG, 0, ":2: invalid s3_upload_concurrency \"-4\": expected a whole number"},
+};
+
+START_TEST(test_config_load_upload_concurrency)
+{
+    struct config cfg;
+    struct pitr_err err;
+    char text[128];
+    char expect[1024];
+    const char *path;
+
+    clear_env();
+    snprintf(text, sizeof(text), "repo = /a\ns3_upload_concurrency = %s\n", concurrency[_i].value);
+    path = write_conf("concurrency.conf", text);
+    ck_assert_int_eq(config_load(path, &cfg, &err), concurrency[_i].rc);
+    if (concurrency[_i].rc == PITR_OK) {
+        ck_assert_uint_eq(cfg.s3_upload_concurrency, concurrency[_i].want);
+        config_fini(&cfg);
+    } else {
+        snprintf(expect, sizeof(expect), "%s%s", path, concurrency[_i].msg);
+        ck_assert_str_eq(err.msg, expect);
+    }
+}
+END_TEST
+
+START_TEST(test_config_load_upload_concurrency_env)
+{
+    struct config cfg;
+    struct pitr_err err;
+    const char *path = write_conf("concurrency-env.conf", "repo = /a\ns3_upload_concurrency = 8\n");
+
+    clear_env();
+    setenv("PITR_S3_UPLOAD_CONCURRENCY", "1", 1);
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert_uint_eq(cfg.s3_upload_concurrency, 1);
+    config_fini(&cfg);
+    setenv("PITR_S3_UPLOAD_CONCURRENCY", "64", 1);
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, ": s3_upload_concurrency must be between 1 and 32"));
+    clear_env();
+}
+END_TEST
+
 START_TEST(test_config_load_missing_file)
 {
     struct config cfg;
@@ -218,6 +274,9 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_load_pitr_config_variable);
     tcase_add_loop_test(tc, test_config_load_bad_lines, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, test_config_load_validation);
+    tcase_add_loop_test(tc, test_config_load_upload_concurrency, 0,
+                        sizeof(concurrency) / sizeof(concurrency[0]));
+    tcase_add_test(tc, test_config_load_upload_concurrency_env);
     tcase_add_test(tc, test_config_load_missing_file);
     tcase_add_test(tc, test_credentials_load);
     suite_add_tcase(s, tc);
