@@ -129,17 +129,18 @@ struct catalog_windows {
     uint32_t seg_size;
 };
 
+struct key;
+
 /* Computes the windows from the complete backups (oldest first) and the catalog of every
- * timeline the repository has WAL for. The caller frees with catalog_windows_fini. */
-enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster,
+ * timeline the repository has WAL for (history files decrypted with k, which may be NULL). The
+ * caller frees with catalog_windows_fini. */
+enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, const struct key *k,
                                      const struct backup_record *backups, size_t n_backups,
                                      struct catalog_windows *out,
                                      struct pitr_err *err) PITR_MUST_CHECK;
 void catalog_windows_fini(struct catalog_windows *w);
 
 /* --- derived data: rebuild and check ---------------------------------------------------------- */
-
-struct key;
 
 struct catalog_check {
     size_t segments;       /* WAL segment objects seen */

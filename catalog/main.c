@@ -36,6 +36,7 @@ static const char usage[] =
 struct ctx {
     const struct config *cfg;
     struct storage *storage;
+    struct key *key; /* when the repository is encrypted: history files and WAL need it */
     char *cluster;
     bool json;
     struct buf out;
@@ -267,7 +268,7 @@ static enum pitr_rc cmd_windows(struct ctx *c, struct pitr_err *err)
     enum pitr_rc rc = backup_list_complete(c->storage, c->cluster, &list, &n, err);
 
     if (rc == PITR_OK) {
-        rc = catalog_windows_compute(c->storage, c->cluster, list, n, &w, err);
+        rc = catalog_windows_compute(c->storage, c->cluster, c->key, list, n, &w, err);
     }
     if (rc == PITR_OK) {
         rc = c->json ? print_windows_json(c, &w, err) : print_windows_text(c, &w, err);
@@ -308,21 +309,12 @@ static enum pitr_rc cmd_check(struct ctx *c, struct pitr_err *err)
 
 static enum pitr_rc cmd_rebuild(struct ctx *c, struct pitr_err *err)
 {
-    struct key *key = NULL;
     size_t n = 0;
-    enum pitr_rc rc = PITR_OK;
+    enum pitr_rc rc = catalog_rebuild(c->storage, c->cluster, c->key, &n, err);
 
-    if (c->cfg->encryption_key_file != NULL) {
-        key = key_load_file(c->cfg->encryption_key_file, err);
-        rc = key == NULL ? err->rc : PITR_OK;
-    }
-    if (rc == PITR_OK) {
-        rc = catalog_rebuild(c->storage, c->cluster, key, &n, err);
-    }
     if (rc == PITR_OK) {
         printf("rebuilt the catalog of cluster %s from %zu WAL segments\n", c->cluster, n);
     }
-    key_free(key);
     return rc;
 }
 
@@ -330,6 +322,12 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
 {
     enum pitr_rc rc;
 
+    if (c->cfg->encryption_key_file != NULL) {
+        c->key = key_load_file(c->cfg->encryption_key_file, err);
+        if (c->key == NULL) {
+            return err->rc;
+        }
+    }
     c->storage = repo_open(c->cfg, err);
     if (c->storage == NULL) {
         return err->rc;
@@ -417,6 +415,7 @@ int main(int argc, char **argv)
     buf_fini(&c.out);
     free(c.cluster);
     storage_free(c.storage);
+    key_free(c.key);
     config_fini(&cfg);
     return status;
 }

@@ -53,8 +53,9 @@ static int compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static enum pitr_rc read_parent(struct storage *s, const char *cluster, uint32_t tli,
-                                uint32_t *parent, uint64_t *switch_lsn, struct pitr_err *err)
+static enum pitr_rc read_parent(struct storage *s, const char *cluster, const struct key *k,
+                                uint32_t tli, uint32_t *parent, uint64_t *switch_lsn,
+                                struct pitr_err *err)
 {
     char key[1024];
     struct buf text;
@@ -67,7 +68,7 @@ static enum pitr_rc read_parent(struct storage *s, const char *cluster, uint32_t
         return rc;
     }
     buf_init(&text, HISTORY_MAX);
-    rc = repo_get_text(s, key, HISTORY_MAX, &text, err);
+    rc = repo_get_object(s, key, k, HISTORY_MAX, &text, err);
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK; /* no history archived: the timeline's windows stand on their own backups */
     } else if (rc == PITR_OK) {
@@ -175,7 +176,7 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
     }
 }
 
-enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster,
+enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, const struct key *k,
                                      const struct backup_record *backups, size_t n_backups,
                                      struct catalog_windows *out, struct pitr_err *err)
 {
@@ -203,7 +204,7 @@ enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster,
         uint32_t parent = 0;
         uint64_t switch_lsn = 0;
 
-        rc = read_parent(s, cluster, tlis.v[t], &parent, &switch_lsn, err);
+        rc = read_parent(s, cluster, k, tlis.v[t], &parent, &switch_lsn, err);
         if (rc == PITR_OK) {
             rc = catalog_load_timeline(s, cluster, tlis.v[t], 0, res.seg_size, &cw, err);
         }

@@ -46,8 +46,8 @@ static enum pitr_rc history_key(const char *cluster, uint32_t tli, char *out, si
     return str_format(out, size, err, "%s/wal/history/%08X.history", cluster, tli);
 }
 
-static enum pitr_rc read_history(struct storage *s, const char *cluster, uint32_t tli,
-                                 struct timeline_history *out, struct pitr_err *err)
+static enum pitr_rc read_history(struct storage *s, const char *cluster, const struct key *k,
+                                 uint32_t tli, struct timeline_history *out, struct pitr_err *err)
 {
     char key[1024];
     struct buf text = {0};
@@ -58,7 +58,7 @@ static enum pitr_rc read_history(struct storage *s, const char *cluster, uint32_
         return PITR_OK;
     }
     if (rc == PITR_OK) {
-        rc = repo_get_text(s, key, 1024 * 1024, &text, err);
+        rc = repo_get_object(s, key, k, 1024 * 1024, &text, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = err_set(err, PITR_CONFIG,
@@ -141,15 +141,15 @@ static enum pitr_rc target_timeline(struct storage *s, const char *cluster,
 }
 
 /* Picks the newest complete backup that reaches the target on its timeline path. */
-static enum pitr_rc choose_backup(struct storage *s, const char *cluster,
+static enum pitr_rc choose_backup(struct storage *s, const char *cluster, const struct key *k,
                                   const struct restore_options *o, struct backup_record *list,
                                   size_t n, struct restore_plan *p, struct pitr_err *err)
 {
     enum pitr_rc rc = PITR_OK;
     bool any_time_match = false;
 
-    for (size_t k = n; k-- > 0;) {
-        struct backup_record *b = &list[k];
+    for (size_t i = n; i-- > 0;) {
+        struct backup_record *b = &list[i];
         struct timeline_history h;
         uint32_t tli = 0;
 
@@ -159,7 +159,7 @@ static enum pitr_rc choose_backup(struct storage *s, const char *cluster,
         any_time_match = true;
         rc = target_timeline(s, cluster, b, o, &tli, err);
         if (rc == PITR_OK) {
-            rc = read_history(s, cluster, tli, &h, err);
+            rc = read_history(s, cluster, k, tli, &h, err);
         }
         if (rc != PITR_OK) {
             return rc;
@@ -366,7 +366,7 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
     return PITR_OK;
 }
 
-enum pitr_rc restore_plan_build(struct storage *s, const char *cluster,
+enum pitr_rc restore_plan_build(struct storage *s, const char *cluster, const struct key *k,
                                 const struct restore_options *opts, struct restore_plan *out,
                                 struct pitr_err *err)
 {
@@ -384,7 +384,7 @@ enum pitr_rc restore_plan_build(struct storage *s, const char *cluster,
     }
     if (rc == PITR_OK) {
         p.oldest_stop_time = list[0].stop_time;
-        rc = choose_backup(s, cluster, opts, list, n, &p, err);
+        rc = choose_backup(s, cluster, k, opts, list, n, &p, err);
     }
     backup_list_free(list, n);
     if (rc == PITR_OK) {

@@ -37,10 +37,13 @@ struct restore_plan {
     int64_t oldest_stop_time;
 };
 
-/* Builds the plan for opts in the repository's cluster. PITR_CONFIG (the message names the nearest
+/* Builds the plan for opts in the repository's cluster (history files decrypted with k, which
+ * may be NULL). PITR_CONFIG (the message names the nearest
  * recoverable times) when no backup and WAL reach the target; PITR_NOT_FOUND when the repository
  * has no complete backup. The caller releases *out with restore_plan_fini. */
-enum pitr_rc restore_plan_build(struct storage *s, const char *cluster,
+struct key;
+
+enum pitr_rc restore_plan_build(struct storage *s, const char *cluster, const struct key *k,
                                 const struct restore_options *opts, struct restore_plan *out,
                                 struct pitr_err *err) PITR_MUST_CHECK;
 void restore_plan_fini(struct restore_plan *p);

@@ -820,7 +820,7 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
     }
     rc = open_repository(&j, err);
     if (rc == PITR_OK) {
-        rc = restore_plan_build(j.storage, j.cluster, opts, &j.plan, err);
+        rc = restore_plan_build(j.storage, j.cluster, j.key, opts, &j.plan, err);
         j.planned = rc == PITR_OK;
     }
     if (rc == PITR_OK && !opts->quiet) {

@@ -193,6 +193,12 @@ static enum pitr_rc info_entry(void *arg, const char *key, const char *value, in
 enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struct buf *out,
                            struct pitr_err *err)
 {
+    return repo_get_object(s, key, NULL, max, out, err);
+}
+
+enum pitr_rc repo_get_object(struct storage *s, const char *key, const struct key *k, size_t max,
+                             struct buf *out, struct pitr_err *err)
+{
     struct buf text;
     struct filter *sink;
     struct filter *reader;
@@ -200,7 +206,7 @@ enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struc
 
     buf_init(&text, max);
     sink = buf_sink_new(&text);
-    reader = object_reader_new(sink, NULL, key);
+    reader = object_reader_new(sink, k, key);
     rc = storage_read(s, key, reader, err);
     filter_free(reader);
     filter_free(sink);

@@ -56,6 +56,10 @@ enum pitr_rc repo_cluster_bind(struct storage *s, const char *cluster,
  * caller releases with buf_fini. PITR_NOT_FOUND when missing, PITR_CORRUPT when damaged. */
 enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struct buf *out,
                            struct pitr_err *err) PITR_MUST_CHECK;
+/* As repo_get_text, for an object that may be encrypted with k (NULL: not encrypted), such as
+ * an archived history file. */
+enum pitr_rc repo_get_object(struct storage *s, const char *key, const struct key *k, size_t max,
+                             struct buf *out, struct pitr_err *err) PITR_MUST_CHECK;
 /* Stores text as one object in the object format (uncompressed, unencrypted: metadata must be
  * readable without the key), refusing to replace an existing one when create_only. */
 enum pitr_rc repo_put_text(struct storage *s, const char *key, const char *text, bool create_only,
