@@ -497,8 +497,13 @@ static enum pitr_rc stream_backup(struct job *j, struct pitr_err *err)
     }
     j->rec.stop_lsn = end.lsn;
     /* when the backup became consistent (as near as the client can tell), not when its WAL
-     * arrived: a restore may target any time after this */
-    j->rec.stop_time = (int64_t)time(NULL);
+     * arrived: a restore may target any time after this, so the second is rounded up */
+    {
+        struct timespec now;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        j->rec.stop_time = (int64_t)now.tv_sec + (now.tv_nsec > 0);
+    }
     return PITR_OK;
 }
 

@@ -21,7 +21,7 @@ fi
 # PostgreSQL runs archive_command and restore_command as its own user, who may not be able to
 # reach this checkout (a clone under /root, say): the demo runs copies from its own directory.
 mkdir -p "$DEMO/bin"
-cp "$BIN/pitr-archive" "$BIN/pitr-fetch" "$BIN/pitr-basebackup" "$BIN/pitr-restore" "$DEMO/bin/"
+cp "$BIN/pitr-archive" "$BIN/pitr-fetch" "$BIN/pitr-basebackup" "$BIN/pitr-restore" "$BIN/pitr-catalog" "$DEMO/bin/"
 chmod 755 "$DEMO/bin" "$DEMO/bin/"*
 BIN=$DEMO/bin
 PORT=${DEMO_PORT:-54329}
@@ -73,8 +73,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 sql "$PORT" "select 'archived by pitr-archive: ' || archived_count || ' files, failures: ' || failed_count from pg_stat_archiver"
-echo "the repository:"
-(cd "$DEMO/repo" && find . -type f | sort | sed 's/^/  /')
+echo "the backups and the recoverable windows (pitr-catalog list; pitr-catalog windows):"
+as_pg "$BIN/pitr-catalog" --config "$DEMO/pitr.conf" list
+as_pg "$BIN/pitr-catalog" --config "$DEMO/pitr.conf" windows
 
 say "4. restore to $TARGET with pitr-restore"
 as_pg "$BIN/pitr-restore" --config "$DEMO/pitr.conf" --target-dir "$DEMO/restored" --to "$TARGET"
