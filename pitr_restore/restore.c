@@ -33,7 +33,12 @@
 #include "restore/extract.h"
 #include "start.h"
 
-enum { MANIFEST_MAX = 512 * 1024 * 1024, KEY_MAX = 1024 };
+enum {
+    MANIFEST_MAX = 512 * 1024 * 1024,
+    KEY_MAX = 1024,
+    RESTORE_CHUNK = 1024 * 1024,
+    RESTORE_DEPTH = 4,
+};
 
 /* One destination directory: the data directory or a tablespace's. */
 struct dest {
@@ -409,6 +414,7 @@ static enum pitr_rc restore_archive(struct job *j, const struct backup_object *o
     const struct dest *d = &j->dests[0];
     char prefix[64] = "";
     struct extract *x;
+    struct filter *handoff;
     struct pitr_err ignored;
     enum pitr_rc rc;
     double t = elapsed_s(j);
@@ -425,7 +431,10 @@ static enum pitr_rc restore_archive(struct job *j, const struct backup_object *o
         snprintf(prefix, sizeof(prefix), "pg_tblspc/%" PRIu64 "/", oid);
     }
     x = extract_new(d->path, prefix, j->manifest);
-    rc = read_object(j, o, extract_sink(x), err);
+    /* decryption, decompression and the object's checksum on this thread; parsing, the
+     * per-file checksums and writing on a worker: each side is about half the work */
+    handoff = filter_chain(async_filter_new(RESTORE_CHUNK, RESTORE_DEPTH), extract_sink(x));
+    rc = read_object(j, o, handoff, err);
     if (rc == PITR_OK && oid == 0) {
         rc = make_tablespace_links(j, x, err);
     }
@@ -436,6 +445,7 @@ static enum pitr_rc restore_archive(struct job *j, const struct backup_object *o
         str_human_bytes(extract_bytes(x), size);
         say(j, "restored %-16s %10s in %.1f s into %s\n", o->name, size, elapsed_s(j) - t, d->path);
     }
+    filter_free(handoff);
     extract_free(x);
     return rc;
 }

@@ -61,6 +61,12 @@ void filter_free(struct filter *f)
     }
 }
 
+struct filter *filter_chain(struct filter *stage, struct filter *next)
+{
+    stage->next = next;
+    return stage;
+}
+
 enum pitr_rc filter_emit(struct filter *f, const uint8_t *data, size_t len, struct pitr_err *err)
 {
     if (f->next == NULL) {

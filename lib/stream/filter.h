@@ -19,6 +19,9 @@ enum pitr_rc filter_write(struct filter *f, const uint8_t *data, size_t len,
 enum pitr_rc filter_finish(struct filter *f, struct pitr_err *err) PITR_MUST_CHECK;
 /* Frees this stage only (NULL is fine). Pipelines free their stages themselves. */
 void filter_free(struct filter *f);
+/* Sends what stage emits to next (borrowed: freed by its owner, after stage), for a stage put in
+ * front of a sink that another object owns. Returns stage. */
+struct filter *filter_chain(struct filter *stage, struct filter *next);
 
 /* Sinks. Each returns a new stage the caller (or a pipeline) owns. */
 
