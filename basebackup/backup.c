@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/strutil.h"
 #include "base/xalloc.h"
 #include "crypto/key.h"
@@ -42,11 +43,8 @@ struct job {
     struct object_writer *writer;
     struct backup_object current;
     char current_key[KEY_MAX];
-    /* progress */
-    uint64_t total;
-    uint64_t done;
+    struct progress progress; /* bytes received of the server's estimate */
     double t0;
-    double last_shown;
 };
 
 static double now_s(void)
@@ -57,52 +55,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void human(uint64_t bytes, char out[16])
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-    double v = (double)bytes;
-    int u = 0;
-
-    while (v >= 1000.0 && u < 4) {
-        v /= 1000.0;
-        u++;
-    }
-    snprintf(out, 16, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-}
-
 /* --- progress ------------------------------------------------------------------------------ */
-
-static void show_progress(struct job *j, bool last)
-{
-    double t = now_s();
-    double elapsed = t - j->t0;
-    double rate = elapsed > 0 ? (double)j->done / elapsed : 0;
-    char done[16];
-    char total[16];
-    char eta[32] = "";
-
-    if (!j->opts->progress || (!last && t - j->last_shown < 0.5)) {
-        return;
-    }
-    j->last_shown = t;
-    human(j->done, done);
-    human(j->total, total);
-    if (!last && rate > 0 && j->total > j->done) {
-        snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)(j->total - j->done) / rate);
-    }
-    fprintf(stderr, "\r%s / %s (%3.0f%%), %.1f MB/s%s   %s", done, total,
-            j->total ? 100.0 * (double)(j->done < j->total ? j->done : j->total) / (double)j->total
-                     : 0.0,
-            rate / 1e6, eta, last ? "\n" : "");
-    fflush(stderr);
-}
 
 static void on_progress(void *arg, uint64_t done)
 {
     struct job *j = arg;
 
-    j->done = done;
-    show_progress(j, false);
+    progress_update(&j->progress, done);
 }
 
 /* --- the objects --------------------------------------------------------------------------- */
@@ -142,7 +101,7 @@ static enum pitr_rc on_start(void *arg, const struct repl_backup_start *s, struc
             backup_record_add_tablespace(&j->rec, t->oid, t->location);
         }
         if (t->size_kb > 0) {
-            j->total += (uint64_t)t->size_kb * 1024;
+            j->progress.total += (uint64_t)t->size_kb * 1024;
         }
     }
     wal_lsn_format(s->lsn, lsn);
@@ -488,7 +447,7 @@ static enum pitr_rc stream_backup(struct job *j, struct pitr_err *err)
     if (rc != PITR_OK) {
         return rc;
     }
-    show_progress(j, true);
+    progress_end(&j->progress);
     if (end.tli != j->rec.timeline) {
         return err_set(err, PITR_PROTOCOL,
                        "the timeline changed from %u to %u during the backup (a promotion?): "
@@ -554,8 +513,8 @@ static void print_summary(const struct job *j)
     char stored[16];
     double secs = (double)j->rec.duration_ms / 1000.0;
 
-    human(j->rec.raw_bytes, raw);
-    human(j->rec.stored_bytes, stored);
+    str_human_bytes(j->rec.raw_bytes, raw);
+    str_human_bytes(j->rec.stored_bytes, stored);
     printf("backup %s complete: %s in %.1f s (%.1f MB/s), stored %s (%s on %s%s)\n", j->rec.id, raw,
            secs, secs > 0 ? (double)j->rec.raw_bytes / 1e6 / secs : 0.0, stored, j->rec.compression,
            j->rec.compressed_by, j->key ? ", encrypted" : "");
@@ -581,6 +540,7 @@ enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *o
     j.cfg = cfg;
     j.opts = opts;
     j.t0 = now_s();
+    progress_init(&j.progress, opts->progress, 0);
     fill_identity(&j);
     rc = connect_server(&j, err);
     if (rc == PITR_OK) {

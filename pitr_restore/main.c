@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/strutil.h"
@@ -40,6 +41,7 @@ static const char usage[] =
     "  --pg-bin DIR          PostgreSQL's programs (default /usr/lib/postgresql/MAJOR/bin)\n"
     "  --force               move non-empty target directories aside (DIR.pitr-saved-TIME)\n"
     "  --dry-run             print the plan and check the destinations; write nothing\n"
+    "  --progress            show progress on stderr (the default on a terminal)\n"
     "  --quiet               print only errors\n"
     "  --config FILE         configuration file (else $PITR_CONFIG, else /etc/pitr/pitr.conf)\n"
     "  --help, --version\n"
@@ -118,6 +120,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"pg-bin", required_argument, NULL, 'B'},
         {"dry-run", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -128,7 +131,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
     opterr = 0;
     while (status < 0 &&
-           (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:nqhV", options, NULL)) != -1) {
+           (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:nqPhV", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->config_path = optarg;
@@ -202,6 +205,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'q':
             a->opts.quiet = true;
             break;
+        case 'P':
+            a->opts.progress = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -248,6 +254,7 @@ int main(int argc, char **argv)
     log_init("pitr-restore", LOG_LEVEL_INFO);
     memset(&a, 0, sizeof(a));
     a.opts.timeline = "latest";
+    a.opts.progress = isatty(STDERR_FILENO);
     status = parse_args(argc, argv, &a);
     if (status < 0) {
         cli.config_path = a.config_path;

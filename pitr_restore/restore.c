@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/strutil.h"
 #include "base/timestamp.h"
 #include "base/xalloc.h"
@@ -62,6 +63,8 @@ struct job {
     size_t n_dests;
     uint64_t bytes;
     struct timespec t0;
+    struct progress progress; /* stored bytes read of all objects */
+    uint64_t read_before;     /* stored bytes of the objects already read */
 };
 
 static double elapsed_s(const struct job *j)
@@ -301,6 +304,13 @@ static enum pitr_rc object_key(const struct job *j, const char *name, char out[K
     return backup_key(j->cluster, j->plan.backup.id, name, out, KEY_MAX, err);
 }
 
+static void on_read(void *arg, uint64_t bytes)
+{
+    struct job *j = arg;
+
+    progress_update(&j->progress, j->read_before + bytes);
+}
+
 /* Streams one stored object through the reader into sink, and checks it is the object the
  * backup record names (a swapped or replaced object fails here even if it is self-consistent). */
 static enum pitr_rc read_object(struct job *j, const struct backup_object *o, struct filter *sink,
@@ -308,12 +318,15 @@ static enum pitr_rc read_object(struct job *j, const struct backup_object *o, st
 {
     char key[KEY_MAX];
     struct filter *reader = NULL;
+    struct filter *counter = NULL;
     struct object_summary sum;
     enum pitr_rc rc = object_key(j, o->name, key, err);
 
     if (rc == PITR_OK) {
         reader = object_reader_new(sink, j->key, key);
-        rc = storage_read(j->storage, key, reader, err);
+        counter = filter_chain(size_filter_new_notify(on_read, j), reader);
+        rc = storage_read(j->storage, key, counter, err);
+        j->read_before += o->stored_size;
     }
     if (rc == PITR_NOT_FOUND) {
         rc = err_set(err, PITR_CORRUPT, "%s is missing from the repository: the backup is damaged",
@@ -328,6 +341,7 @@ static enum pitr_rc read_object(struct job *j, const struct backup_object *o, st
                          key);
         }
     }
+    filter_free(counter);
     filter_free(reader);
     return rc;
 }
@@ -674,6 +688,7 @@ static enum pitr_rc restore_files(struct job *j, struct pitr_err *err)
     for (size_t i = 0; rc == PITR_OK && i < j->n_dests; i++) {
         rc = prepare_dest(j, &j->dests[i], err);
     }
+    progress_init(&j->progress, j->o->progress && !j->o->quiet, b->stored_bytes);
     if (rc == PITR_OK) {
         rc = load_manifest(j, err);
     }
@@ -683,6 +698,7 @@ static enum pitr_rc restore_files(struct job *j, struct pitr_err *err)
         }
     }
     if (rc == PITR_OK) {
+        progress_end(&j->progress);
         rc = extract_check_complete(j->manifest, err);
     }
     /* WAL is not in the backup; PostgreSQL needs the directories to fetch it into */

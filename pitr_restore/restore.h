@@ -42,6 +42,7 @@ struct restore_options {
     unsigned port;      /* 0: the port of the restored configuration */
     const char *pg_bin; /* NULL: /usr/lib/postgresql/<major>/bin */
     bool quiet;
+    bool progress;           /* bytes read / total, rate, ETA on stderr */
     const char *config_path; /* for the restore_command line; absolute */
 };
 

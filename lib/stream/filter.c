@@ -190,12 +190,19 @@ struct filter *discard_sink_new(void)
 struct size_filter {
     struct filter base;
     uint64_t bytes;
+    size_notify_fn *notify;
+    void *arg;
 };
 
 static enum pitr_rc size_write(struct filter *f, const uint8_t *data, size_t len,
                                struct pitr_err *err)
 {
-    ((struct size_filter *)f)->bytes += len;
+    struct size_filter *s = (struct size_filter *)f;
+
+    s->bytes += len;
+    if (s->notify != NULL) {
+        s->notify(s->arg, s->bytes);
+    }
     return filter_emit(f, data, len, err);
 }
 
@@ -206,6 +213,15 @@ struct filter *size_filter_new(void)
     struct size_filter *s = xcalloc(1, sizeof(*s));
 
     filter_init(&s->base, &size_ops);
+    return &s->base;
+}
+
+struct filter *size_filter_new_notify(size_notify_fn *notify, void *arg)
+{
+    struct size_filter *s = (struct size_filter *)size_filter_new();
+
+    s->notify = notify;
+    s->arg = arg;
     return &s->base;
 }
 

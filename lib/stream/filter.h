@@ -35,6 +35,9 @@ struct filter *discard_sink_new(void);
 /* An observer that counts bytes and passes them on. */
 struct filter *size_filter_new(void);
 uint64_t size_filter_bytes(const struct filter *f);
+/* The same counter, calling notify(arg, bytes so far) after each write (for progress). */
+typedef void size_notify_fn(void *arg, uint64_t bytes);
+struct filter *size_filter_new_notify(size_notify_fn *notify, void *arg);
 
 /* A pipeline owns a chain of stages that ends in a sink. */
 struct pipeline;
