@@ -36,9 +36,7 @@ struct push {
     const char *wal_name;
     struct wal_file file;
     struct pg_ident ident;
-    struct key *key;
-    struct storage *storage;
-    char *cluster;
+    struct repo_session repo;
     char object_key[1024];
     int fd;
     uint64_t size;
@@ -216,12 +214,12 @@ static enum pitr_rc hash_local(struct push *p, uint8_t out[32], struct pitr_err 
 static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
 {
     struct filter *sink = discard_sink_new();
-    struct filter *reader = object_reader_new(sink, p->key, p->object_key);
+    struct filter *reader = object_reader_new(sink, p->repo.key, p->object_key);
     struct object_summary theirs;
     uint8_t mine[32];
     char hex_mine[65];
     char hex_theirs[65];
-    enum pitr_rc rc = storage_read(p->storage, p->object_key, reader, err);
+    enum pitr_rc rc = storage_read(p->repo.storage, p->object_key, reader, err);
 
     if (rc != PITR_OK) {
         err_prefix(err, "\"%s\" is already archived but could not be verified", p->wal_name);
@@ -247,7 +245,7 @@ static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
 static enum pitr_rc upload(struct push *p, struct object_summary *sum, struct pitr_err *err)
 {
     /* hashing on the second core pays for itself above a megabyte (every WAL segment) */
-    struct object_opts opts = {OBJECT_COMPRESS_LZ4,    0,     p->key,
+    struct object_opts opts = {OBJECT_COMPRESS_LZ4,    0,     p->repo.key,
                                p->size >= 1024 * 1024, false, false};
     struct write_opts wopts = {true, p->size};
     struct object_writer *w = NULL;
@@ -257,7 +255,7 @@ static enum pitr_rc upload(struct push *p, struct object_summary *sum, struct pi
     rc = object_compression_parse(p->cfg->compression, &opts.compression, &opts.level, err);
     if (rc == PITR_OK) {
         /* create-only: the storage refuses to replace an object that appeared meanwhile */
-        rc = storage_write_open(p->storage, p->object_key, &wopts, &sink, err);
+        rc = storage_write_open(p->repo.storage, p->object_key, &wopts, &sink, err);
     }
     if (rc == PITR_OK) {
         w = object_writer_new(sink, &opts, err);
@@ -300,14 +298,14 @@ static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
         log_warn("\"%s\" holds more than %d restore points: the catalog lists the first %d",
                  p->wal_name, WALSCAN_MAX_RESTORE_POINTS, WALSCAN_MAX_RESTORE_POINTS);
     }
-    rc = catalog_record_segment(p->storage, p->cluster, &seg, rps, n_rps, err);
+    rc = catalog_record_segment(p->repo.storage, p->repo.cluster, &seg, rps, n_rps, err);
     if (rc != PITR_OK) {
         return err_prefix(err, "could not record \"%s\" in the catalog", p->wal_name);
     }
     if ((seg.segno + 1) % wal_segs_per_log(seg.seg_size) == 0) {
         struct pitr_err merge_err;
 
-        if (catalog_merge_folder(p->storage, p->cluster, seg.tli, seg.segno, seg.seg_size,
+        if (catalog_merge_folder(p->repo.storage, p->repo.cluster, seg.tli, seg.segno, seg.seg_size,
                                  &merge_err) != PITR_OK) {
             log_warn("could not merge the catalog folder of \"%s\": %s", p->wal_name,
                      merge_err.msg);
@@ -335,20 +333,10 @@ static enum pitr_rc setup(struct push *p, struct pitr_err *err)
     if (rc != PITR_OK) {
         return rc;
     }
-    if (p->cfg->encryption_key_file != NULL) {
-        p->key = key_load_file(p->cfg->encryption_key_file, err);
-        if (p->key == NULL) {
-            return err->rc;
-        }
-    }
-    p->storage = repo_open(p->cfg, err);
-    if (p->storage == NULL) {
-        return err->rc;
-    }
-    rc = repo_resolve_cluster(p->cfg, p->storage, &p->ident, &p->cluster, err);
+    rc = repo_session_open(p->cfg, &p->ident, &p->repo, err);
     if (rc == PITR_OK) {
-        rc = repo_wal_key(p->cluster, p->wal_name, &p->file, p->object_key, sizeof(p->object_key),
-                          err);
+        rc = repo_wal_key(p->repo.cluster, p->wal_name, &p->file, p->object_key,
+                          sizeof(p->object_key), err);
     }
     if (rc == PITR_OK && p->file.kind == WAL_FILE_SEGMENT) {
         p->scan = walscan_new(p->wal_name, err);
@@ -357,8 +345,8 @@ static enum pitr_rc setup(struct push *p, struct pitr_err *err)
     if (rc == PITR_OK) {
         mine.sysid = p->ident.sysid;
         mine.pg_version = p->ident.major_version;
-        repo_key_id_hex(p->key, mine.key_id);
-        rc = repo_cluster_bind(p->storage, p->cluster, &mine, err);
+        repo_key_id_hex(p->repo.key, mine.key_id);
+        rc = repo_cluster_bind(p->repo.storage, p->repo.cluster, &mine, err);
     }
     return rc;
 }
@@ -395,7 +383,7 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
         if (rc == PITR_OK && sum.stored_size > 0) {
             log_info("archived \"%s\" (%" PRIu64 " -> %" PRIu64 " bytes, %s%s) in %.0f ms",
                      wal_name, sum.raw_size, sum.stored_size, cfg->compression,
-                     p.key ? ", encrypted" : "", now_ms() - start);
+                     p.repo.key ? ", encrypted" : "", now_ms() - start);
         }
     }
     if (rc != PITR_OK) {
@@ -406,8 +394,6 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
     }
     free(p.chunk);
     walscan_free(p.scan);
-    free(p.cluster);
-    storage_free(p.storage);
-    key_free(p.key);
+    repo_session_close(&p.repo);
     return rc;
 }

@@ -17,7 +17,6 @@
 #include "base/progress.h"
 #include "base/strutil.h"
 #include "base/xalloc.h"
-#include "crypto/key.h"
 #include "object/object.h"
 #include "pg/repl.h"
 #include "pg/wal.h"
@@ -29,9 +28,7 @@ enum { WAL_SWITCH_AFTER_MS = 3000, KEY_MAX = 1024 };
 struct job {
     const struct config *cfg;
     const struct backup_options *opts;
-    struct storage *storage;
-    struct key *key;
-    char *cluster;
+    struct repo_session repo;
     struct repl_conn *conn;
     struct repl_system sys;
     struct backup_record rec;
@@ -120,7 +117,7 @@ static enum pitr_rc on_begin(void *arg, enum repl_stream_kind kind, const char *
      * they are written on a worker thread while this one receives */
     struct object_opts opts = {j->compression,
                                j->level,
-                               j->key,
+                               j->repo.key,
                                !manifest && !j->server_compress,
                                !manifest && j->server_compress,
                                !manifest};
@@ -132,11 +129,11 @@ static enum pitr_rc on_begin(void *arg, enum repl_stream_kind kind, const char *
     memset(&j->current, 0, sizeof(j->current));
     rc = object_name(name, j->current.name, err);
     if (rc == PITR_OK) {
-        rc = backup_key(j->cluster, j->rec.id, j->current.name, j->current_key,
+        rc = backup_key(j->repo.cluster, j->rec.id, j->current.name, j->current_key,
                         sizeof(j->current_key), err);
     }
     if (rc == PITR_OK) {
-        rc = storage_write_open(j->storage, j->current_key, &wopts, &sink, err);
+        rc = storage_write_open(j->repo.storage, j->current_key, &wopts, &sink, err);
     }
     if (rc == PITR_OK) {
         j->writer = object_writer_new(sink, &opts, err);
@@ -156,7 +153,7 @@ static enum pitr_rc on_data(void *arg, const uint8_t *data, size_t len, struct p
 static enum pitr_rc check_stored(struct job *j, struct pitr_err *err)
 {
     struct storage_info info;
-    enum pitr_rc rc = storage_stat(j->storage, j->current_key, &info, err);
+    enum pitr_rc rc = storage_stat(j->repo.storage, j->current_key, &info, err);
 
     if (rc == PITR_OK && info.size != j->current.stored_size) {
         rc = err_set(err, PITR_CORRUPT,
@@ -200,7 +197,7 @@ static enum pitr_rc put_record(struct job *j, const char *file, struct pitr_err 
 {
     char key[KEY_MAX];
     struct buf text;
-    enum pitr_rc rc = backup_key(j->cluster, j->rec.id, file, key, sizeof(key), err);
+    enum pitr_rc rc = backup_key(j->repo.cluster, j->rec.id, file, key, sizeof(key), err);
 
     buf_init(&text, BACKUP_RECORD_MAX);
     if (rc == PITR_OK) {
@@ -208,7 +205,7 @@ static enum pitr_rc put_record(struct job *j, const char *file, struct pitr_err 
     }
     if (rc == PITR_OK) {
         /* create-only: a record is never replaced, and two backups never share an id */
-        rc = repo_put_text(j->storage, key, (const char *)text.data, true, err);
+        rc = repo_put_text(j->repo.storage, key, (const char *)text.data, true, err);
     }
     buf_fini(&text);
     return rc;
@@ -252,10 +249,10 @@ static enum pitr_rc segment_archived(struct job *j, uint64_t segno, bool *out, s
     wal_segment_name(j->rec.timeline, segno, j->rec.wal_seg_size, name);
     rc = wal_parse_name(name, &f, err);
     if (rc == PITR_OK) {
-        rc = repo_wal_key(j->cluster, name, &f, key, sizeof(key), err);
+        rc = repo_wal_key(j->repo.cluster, name, &f, key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = storage_stat(j->storage, key, &info, err);
+        rc = storage_stat(j->repo.storage, key, &info, err);
     }
     if (rc == PITR_NOT_FOUND) {
         *out = false;
@@ -392,24 +389,14 @@ static enum pitr_rc bind_repository(struct job *j, struct pitr_err *err)
     struct cluster_info mine;
     enum pitr_rc rc;
 
-    if (j->cfg->encryption_key_file != NULL) {
-        j->key = key_load_file(j->cfg->encryption_key_file, err);
-        if (j->key == NULL) {
-            return err->rc;
-        }
-    }
-    j->storage = repo_open(j->cfg, err);
-    if (j->storage == NULL) {
-        return err->rc;
-    }
-    rc = repo_resolve_cluster(j->cfg, j->storage, &ident, &j->cluster, err);
+    rc = repo_session_open(j->cfg, &ident, &j->repo, err);
     if (rc == PITR_OK) {
         mine.sysid = ident.sysid;
         mine.pg_version = ident.major_version;
-        repo_key_id_hex(j->key, mine.key_id);
+        repo_key_id_hex(j->repo.key, mine.key_id);
         memcpy(j->rec.key_id, mine.key_id, sizeof(mine.key_id));
         /* refuses a cluster whose system identifier differs from the one recorded */
-        rc = repo_cluster_bind(j->storage, j->cluster, &mine, err);
+        rc = repo_cluster_bind(j->repo.storage, j->repo.cluster, &mine, err);
     }
     return rc;
 }
@@ -442,7 +429,7 @@ static enum pitr_rc stream_backup(struct job *j, struct pitr_err *err)
     ropts.max_rate_kb = j->opts->max_rate_kb;
     log_info("backup %s: %s checkpoint, %s compression on the %s%s", j->rec.id,
              j->opts->fast_checkpoint ? "fast" : "spread", j->rec.compression, j->rec.compressed_by,
-             j->key ? ", encrypted" : "");
+             j->repo.key ? ", encrypted" : "");
     rc = repl_base_backup(j->conn, &ropts, &handler, j, &end, err);
     if (rc != PITR_OK) {
         return rc;
@@ -476,9 +463,9 @@ static void remove_partial(struct job *j)
     bool ok = true;
 
     for (size_t i = 0; i < j->rec.n_objects; i++) {
-        if (backup_key(j->cluster, j->rec.id, j->rec.objects[i].name, key, sizeof(key), &err) ==
-                PITR_OK &&
-            storage_remove(j->storage, key, &err) != PITR_OK) {
+        if (backup_key(j->repo.cluster, j->rec.id, j->rec.objects[i].name, key, sizeof(key),
+                       &err) == PITR_OK &&
+            storage_remove(j->repo.storage, key, &err) != PITR_OK) {
             ok = false;
         }
     }
@@ -486,15 +473,15 @@ static void remove_partial(struct job *j)
         char name[32];
 
         snprintf(name, sizeof(name), "%u.tar", j->rec.tablespaces[i].oid);
-        if (backup_key(j->cluster, j->rec.id, name, key, sizeof(key), &err) == PITR_OK &&
-            storage_remove(j->storage, key, &err) != PITR_OK) {
+        if (backup_key(j->repo.cluster, j->rec.id, name, key, sizeof(key), &err) == PITR_OK &&
+            storage_remove(j->repo.storage, key, &err) != PITR_OK) {
             ok = false;
         }
     }
     /* backup.start last: while it exists, --cleanup can still find the rest */
     for (size_t i = sizeof(files) / sizeof(files[0]); ok && i-- > 0;) {
-        if (backup_key(j->cluster, j->rec.id, files[i], key, sizeof(key), &err) == PITR_OK &&
-            storage_remove(j->storage, key, &err) != PITR_OK) {
+        if (backup_key(j->repo.cluster, j->rec.id, files[i], key, sizeof(key), &err) == PITR_OK &&
+            storage_remove(j->repo.storage, key, &err) != PITR_OK) {
             ok = false;
         }
     }
@@ -517,16 +504,14 @@ static void print_summary(const struct job *j)
     str_human_bytes(j->rec.stored_bytes, stored);
     printf("backup %s complete: %s in %.1f s (%.1f MB/s), stored %s (%s on %s%s)\n", j->rec.id, raw,
            secs, secs > 0 ? (double)j->rec.raw_bytes / 1e6 / secs : 0.0, stored, j->rec.compression,
-           j->rec.compressed_by, j->key ? ", encrypted" : "");
+           j->rec.compressed_by, j->repo.key ? ", encrypted" : "");
 }
 
 static void job_fini(struct job *j)
 {
     object_writer_free(j->writer);
     repl_close(j->conn);
-    storage_free(j->storage);
-    key_free(j->key);
-    free(j->cluster);
+    repo_session_close(&j->repo);
     backup_record_fini(&j->rec);
 }
 

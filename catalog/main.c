@@ -12,7 +12,6 @@
 #include "base/timestamp.h"
 #include "catalog.h"
 #include "config/cli.h"
-#include "crypto/key.h"
 #include "pg/wal.h"
 #include "repo/backup.h"
 #include "repo/repo.h"
@@ -35,9 +34,7 @@ static const char usage[] =
 
 struct ctx {
     const struct config *cfg;
-    struct storage *storage;
-    struct key *key; /* when the repository is encrypted: history files and WAL need it */
-    char *cluster;
+    struct repo_session repo; /* its key decrypts history files and WAL */
     bool json;
     struct buf out;
 };
@@ -116,10 +113,10 @@ static enum pitr_rc cmd_list(struct ctx *c, struct pitr_err *err)
 {
     struct backup_record *list = NULL;
     size_t n = 0;
-    enum pitr_rc rc = backup_list_complete(c->storage, c->cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
 
     if (rc == PITR_OK && c->json) {
-        rc = buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"backups\":[", c->cluster);
+        rc = buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"backups\":[", c->repo.cluster);
         for (size_t i = 0; rc == PITR_OK && i < n; i++) {
             rc = i > 0 ? buf_printf(&c->out, err, ",") : PITR_OK;
             rc = rc == PITR_OK ? json_backup(&c->out, &list[i], false, err) : rc;
@@ -155,7 +152,7 @@ static enum pitr_rc cmd_list(struct ctx *c, struct pitr_err *err)
 static enum pitr_rc cmd_show(struct ctx *c, const char *id, struct pitr_err *err)
 {
     struct backup_record r;
-    enum pitr_rc rc = backup_record_read(c->storage, c->cluster, id, &r, err);
+    enum pitr_rc rc = backup_record_read(c->repo.storage, c->repo.cluster, id, &r, err);
 
     if (rc != PITR_OK) {
         return rc;
@@ -222,7 +219,8 @@ static enum pitr_rc print_windows_text(struct ctx *c, const struct catalog_windo
 static enum pitr_rc print_windows_json(struct ctx *c, const struct catalog_windows *w,
                                        struct pitr_err *err)
 {
-    enum pitr_rc rc = buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"windows\":[", c->cluster);
+    enum pitr_rc rc =
+        buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"windows\":[", c->repo.cluster);
 
     for (size_t i = 0; rc == PITR_OK && i < w->n; i++) {
         const struct catalog_window *x = &w->v[i];
@@ -265,10 +263,11 @@ static enum pitr_rc cmd_windows(struct ctx *c, struct pitr_err *err)
     struct backup_record *list = NULL;
     size_t n = 0;
     struct catalog_windows w = {NULL, 0, NULL, 0, 0};
-    enum pitr_rc rc = backup_list_complete(c->storage, c->cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
 
     if (rc == PITR_OK) {
-        rc = catalog_windows_compute(c->storage, c->cluster, c->key, list, n, &w, err);
+        rc = catalog_windows_compute(c->repo.storage, c->repo.cluster, c->repo.key, list, n, &w,
+                                     err);
     }
     if (rc == PITR_OK) {
         rc = c->json ? print_windows_json(c, &w, err) : print_windows_text(c, &w, err);
@@ -289,7 +288,8 @@ static void report_line(void *arg, const char *line)
 static enum pitr_rc cmd_check(struct ctx *c, struct pitr_err *err)
 {
     struct catalog_check r;
-    enum pitr_rc rc = catalog_check_run(c->storage, c->cluster, report_line, NULL, &r, err);
+    enum pitr_rc rc =
+        catalog_check_run(c->repo.storage, c->repo.cluster, report_line, NULL, &r, err);
     size_t problems;
 
     if (rc != PITR_OK) {
@@ -310,10 +310,10 @@ static enum pitr_rc cmd_check(struct ctx *c, struct pitr_err *err)
 static enum pitr_rc cmd_rebuild(struct ctx *c, struct pitr_err *err)
 {
     size_t n = 0;
-    enum pitr_rc rc = catalog_rebuild(c->storage, c->cluster, c->key, &n, err);
+    enum pitr_rc rc = catalog_rebuild(c->repo.storage, c->repo.cluster, c->repo.key, &n, err);
 
     if (rc == PITR_OK) {
-        printf("rebuilt the catalog of cluster %s from %zu WAL segments\n", c->cluster, n);
+        printf("rebuilt the catalog of cluster %s from %zu WAL segments\n", c->repo.cluster, n);
     }
     return rc;
 }
@@ -322,17 +322,7 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
 {
     enum pitr_rc rc;
 
-    if (c->cfg->encryption_key_file != NULL) {
-        c->key = key_load_file(c->cfg->encryption_key_file, err);
-        if (c->key == NULL) {
-            return err->rc;
-        }
-    }
-    c->storage = repo_open(c->cfg, err);
-    if (c->storage == NULL) {
-        return err->rc;
-    }
-    rc = repo_resolve_cluster(c->cfg, c->storage, NULL, &c->cluster, err);
+    rc = repo_session_open(c->cfg, NULL, &c->repo, err);
     if (rc != PITR_OK) {
         return rc;
     }
@@ -413,9 +403,7 @@ int main(int argc, char **argv)
         log_error("%s", err.msg);
     }
     buf_fini(&c.out);
-    free(c.cluster);
-    storage_free(c.storage);
-    key_free(c.key);
+    repo_session_close(&c.repo);
     config_fini(&cfg);
     return status;
 }

@@ -25,7 +25,6 @@
 #include "base/strutil.h"
 #include "base/timestamp.h"
 #include "base/xalloc.h"
-#include "crypto/key.h"
 #include "object/object.h"
 #include "pg/manifest.h"
 #include "plan.h"
@@ -52,9 +51,7 @@ struct dest {
 struct job {
     const struct config *cfg;
     const struct restore_options *o;
-    struct storage *storage;
-    struct key *key;
-    char *cluster;
+    struct repo_session repo;
     struct restore_plan plan;
     bool planned;
     struct manifest *manifest;
@@ -301,7 +298,7 @@ static enum pitr_rc prepare_dest(struct job *j, struct dest *d, struct pitr_err 
 static enum pitr_rc object_key(const struct job *j, const char *name, char out[KEY_MAX],
                                struct pitr_err *err)
 {
-    return backup_key(j->cluster, j->plan.backup.id, name, out, KEY_MAX, err);
+    return backup_key(j->repo.cluster, j->plan.backup.id, name, out, KEY_MAX, err);
 }
 
 static void on_read(void *arg, uint64_t bytes)
@@ -323,9 +320,9 @@ static enum pitr_rc read_object(struct job *j, const struct backup_object *o, st
     enum pitr_rc rc = object_key(j, o->name, key, err);
 
     if (rc == PITR_OK) {
-        reader = object_reader_new(sink, j->key, key);
+        reader = object_reader_new(sink, j->repo.key, key);
         counter = filter_chain(size_filter_new_notify(on_read, j), reader);
-        rc = storage_read(j->storage, key, counter, err);
+        rc = storage_read(j->repo.storage, key, counter, err);
         j->read_before += o->stored_size;
     }
     if (rc == PITR_NOT_FOUND) {
@@ -723,32 +720,23 @@ static enum pitr_rc open_repository(struct job *j, struct pitr_err *err)
     char key_id[17];
     enum pitr_rc rc;
 
-    if (j->cfg->encryption_key_file != NULL) {
-        j->key = key_load_file(j->cfg->encryption_key_file, err);
-        if (j->key == NULL) {
-            return err->rc;
-        }
+    rc = repo_session_open(j->cfg, NULL, &j->repo, err);
+    if (rc != PITR_OK) {
+        return rc;
     }
-    j->storage = repo_open(j->cfg, err);
-    if (j->storage == NULL) {
-        return err->rc;
-    }
-    rc = repo_resolve_cluster(j->cfg, j->storage, NULL, &j->cluster, err);
-    if (rc == PITR_OK) {
-        rc = repo_cluster_read(j->storage, j->cluster, &info, err);
-    }
+    rc = repo_cluster_read(j->repo.storage, j->repo.cluster, &info, err);
     if (rc == PITR_NOT_FOUND) {
         return err_set(err, PITR_CONFIG,
                        "the repository has no cluster \"%s\": check the repo and cluster settings",
-                       j->cluster ? j->cluster : "");
+                       j->repo.cluster);
     }
-    repo_key_id_hex(j->key, key_id);
+    repo_key_id_hex(j->repo.key, key_id);
     if (rc == PITR_OK && info.key_id[0] != '\0' && strcmp(info.key_id, key_id) != 0) {
-        rc =
-            err_set(err, PITR_CONFIG,
-                    "the repository is encrypted with key %s, but %s: set encryption_key_file to "
-                    "that key",
-                    info.key_id, j->key ? "a different key is configured" : "no key is configured");
+        rc = err_set(err, PITR_CONFIG,
+                     "the repository is encrypted with key %s, but %s: set encryption_key_file to "
+                     "that key",
+                     info.key_id,
+                     j->repo.key ? "a different key is configured" : "no key is configured");
     }
     return rc;
 }
@@ -846,7 +834,7 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
     }
     rc = open_repository(&j, err);
     if (rc == PITR_OK) {
-        rc = restore_plan_build(j.storage, j.cluster, j.key, opts, &j.plan, err);
+        rc = restore_plan_build(j.repo.storage, j.repo.cluster, j.repo.key, opts, &j.plan, err);
         j.planned = rc == PITR_OK;
     }
     if (rc == PITR_OK && !opts->quiet) {
@@ -880,8 +868,6 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
     free(j.dests);
     manifest_free(j.manifest);
     buf_fini(&j.manifest_text);
-    free(j.cluster);
-    storage_free(j.storage);
-    key_free(j.key);
+    repo_session_close(&j.repo);
     return rc;
 }

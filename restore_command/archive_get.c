@@ -14,7 +14,6 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "crypto/key.h"
 #include "object/object.h"
 #include "pg/control.h"
 #include "pg/wal.h"
@@ -26,9 +25,7 @@ struct get {
     const char *wal_name;
     const char *dest_path;
     struct wal_file file;
-    struct key *key;
-    struct storage *storage;
-    char *cluster;
+    struct repo_session repo;
     char object_key[1024];
 };
 
@@ -48,38 +45,31 @@ static enum pitr_rc setup(struct get *g, struct pitr_err *err)
         return rc;
     }
     have_ident = rc == PITR_OK;
-    if (g->cfg->encryption_key_file != NULL) {
-        g->key = key_load_file(g->cfg->encryption_key_file, err);
-        if (g->key == NULL) {
-            return err->rc;
-        }
-    }
-    g->storage = repo_open(g->cfg, err);
-    if (g->storage == NULL) {
-        return err->rc;
-    }
-    rc = repo_resolve_cluster(g->cfg, g->storage, have_ident ? &ident : NULL, &g->cluster, err);
+    rc = repo_session_open(g->cfg, have_ident ? &ident : NULL, &g->repo, err);
     if (rc == PITR_NOT_FOUND) {
-        return err_set(err, PITR_CONFIG, "%s: check the repo setting", err->msg);
+        char msg[sizeof(err->msg)];
+
+        memcpy(msg, err->msg, sizeof(msg)); /* err_set must not read the buffer it writes */
+        return err_set(err, PITR_CONFIG, "%s: check the repo setting", msg);
     }
     if (rc == PITR_OK) {
-        rc = repo_cluster_read(g->storage, g->cluster, &info, err);
+        rc = repo_cluster_read(g->repo.storage, g->repo.cluster, &info, err);
         if (rc == PITR_NOT_FOUND) {
             return err_set(err, PITR_CONFIG,
                            "the repository has no cluster \"%s\": check the repo and cluster "
                            "settings",
-                           g->cluster);
+                           g->repo.cluster);
         }
     }
     if (rc == PITR_OK && have_ident && info.sysid != ident.sysid) {
         return err_set(err, PITR_CONFIG,
                        "repository cluster \"%s\" belongs to database system %" PRIu64
                        ", but this data directory is %" PRIu64 ": refusing to replay its WAL",
-                       g->cluster, info.sysid, ident.sysid);
+                       g->repo.cluster, info.sysid, ident.sysid);
     }
     if (rc == PITR_OK) {
-        rc = repo_wal_key(g->cluster, g->wal_name, &g->file, g->object_key, sizeof(g->object_key),
-                          err);
+        rc = repo_wal_key(g->repo.cluster, g->wal_name, &g->file, g->object_key,
+                          sizeof(g->object_key), err);
     }
     return rc;
 }
@@ -98,8 +88,8 @@ static enum pitr_rc fetch_once(struct get *g, struct pitr_err *err)
         goto done;
     }
     sink = fd_sink_new(fd, tmp);
-    reader = object_reader_new(sink, g->key, g->object_key);
-    rc = storage_read(g->storage, g->object_key, reader, err);
+    reader = object_reader_new(sink, g->repo.key, g->object_key);
+    rc = storage_read(g->repo.storage, g->object_key, reader, err);
     if (rc == PITR_OK && close(fd) != 0) {
         rc = err_sys(err, PITR_IO, "could not close \"%s\"", tmp);
     }
@@ -158,8 +148,6 @@ enum pitr_rc archive_get(const struct config *cfg, const char *wal_name, const c
     } else if (rc != PITR_NOT_FOUND) {
         err_prefix(err, "could not fetch \"%s\"", wal_name);
     }
-    free(g.cluster);
-    storage_free(g.storage);
-    key_free(g.key);
+    repo_session_close(&g.repo);
     return rc;
 }

@@ -351,3 +351,36 @@ void repo_key_id_hex(const struct key *key, char out[17])
     key_id(key, id);
     str_hex_encode(id, sizeof(id), out);
 }
+
+enum pitr_rc repo_session_open(const struct config *cfg, const struct pg_ident *ident,
+                               struct repo_session *out, struct pitr_err *err)
+{
+    struct repo_session r = {NULL, NULL, NULL};
+    enum pitr_rc rc = PITR_OK;
+
+    if (cfg->encryption_key_file != NULL) {
+        r.key = key_load_file(cfg->encryption_key_file, err);
+        rc = r.key == NULL ? err->rc : PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        r.storage = repo_open(cfg, err);
+        rc = r.storage == NULL ? err->rc : PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        rc = repo_resolve_cluster(cfg, r.storage, ident, &r.cluster, err);
+    }
+    if (rc != PITR_OK) {
+        repo_session_close(&r);
+        return rc;
+    }
+    *out = r;
+    return PITR_OK;
+}
+
+void repo_session_close(struct repo_session *s)
+{
+    free(s->cluster);
+    storage_free(s->storage);
+    key_free(s->key);
+    memset(s, 0, sizeof(*s));
+}

@@ -30,6 +30,20 @@ struct cluster_info {
  * credentials are loaded here, used and wiped. The caller frees the result with storage_free. */
 struct storage *repo_open(const struct config *cfg, struct pitr_err *err);
 
+/* What a command holds while it works on the repository. */
+struct repo_session {
+    struct storage *storage;
+    struct key *key; /* the configured encryption key, NULL when there is none */
+    char *cluster;   /* the cluster's name in the repository */
+};
+
+/* Loads the configured encryption key, opens the storage and decides the cluster as
+ * repo_resolve_cluster does (ident may be NULL). On failure nothing stays open and *out is
+ * untouched. The caller releases a session with repo_session_close. */
+enum pitr_rc repo_session_open(const struct config *cfg, const struct pg_ident *ident,
+                               struct repo_session *out, struct pitr_err *err) PITR_MUST_CHECK;
+void repo_session_close(struct repo_session *s);
+
 /* Writes the storage key of a WAL-archive file into out. */
 enum pitr_rc repo_wal_key(const char *cluster, const char *name, const struct wal_file *f,
                           char *out, size_t size, struct pitr_err *err) PITR_MUST_CHECK;

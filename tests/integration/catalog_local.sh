@@ -26,6 +26,7 @@ expect_in_err "saying the repository is empty" "holds no cluster yet"
 psql_at "$PORT" "create table t(n int)"
 expect_status "a backup" 0 as_pg "$BASEBACKUP" --config "$CONF" --quiet --type weekly --label "cat test"
 ID=$(ls "$REPO/$CLUSTER/backup" | tail -1)
+sleep 1.1 # a window starts at the backup's stop time, rounded up to the second
 psql_at "$PORT" "insert into t values (1)"
 psql_at "$PORT" "select pg_create_restore_point('rp one')" >/dev/null
 psql_at "$PORT" "insert into t values (2)"
