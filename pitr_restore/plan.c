@@ -1,7 +1,7 @@
 /* plan: everything here only reads the repository. The WAL check walks segment by segment from
- * the backup's start along the timeline path, so a hole anywhere is found before a single file
- * is written; the answer is only as good as the listing, so recovery itself still verifies every
- * segment it fetches. */
+ * the backup's start along the timeline path by the catalog, so a hole anywhere is found before a
+ * single file is written. The catalog is an index: the segments the backup itself needs, and any
+ * the catalog lacks, are looked up in storage, and recovery verifies every segment it fetches. */
 #include "plan.h"
 
 #include <inttypes.h>
@@ -155,6 +155,15 @@ static enum pitr_rc choose_backup(struct storage *s, const char *cluster, const 
 
         if (o->backup_id != NULL ? strcmp(b->id, o->backup_id) != 0 : !matches_target(b, o)) {
             continue;
+        }
+        if (o->backup_id != NULL && !matches_target(b, o)) {
+            char stop[TIMESTAMP_TEXT_LEN];
+
+            fmt_time(b->stop_time, stop);
+            return err_set(err, PITR_CONFIG,
+                           "backup %s became consistent at %s, after the target: choose an older "
+                           "backup or a later target",
+                           b->id, stop);
         }
         any_time_match = true;
         rc = target_timeline(s, cluster, b, o, &tli, err);

@@ -34,6 +34,9 @@ check "the catalog has an entry per archived segment, with commit times" \
     grep -q "^seg $LAST size=1048576 archived=[0-9T:.-]*Z xacts=[1-9][0-9]* first=.* last=.* ~[0-9a-f]\{16\}\$" \
     "$REPO/$CLUSTER/catalog/wal/${LAST:0:16}/$LAST"
 check "and the restore point" grep -rq "^rp .* name=after_two ~" "$REPO/$CLUSTER/catalog/wal/"
+expect_status "--backup with a target before it is refused" 1 as_pg "$RESTORE" --config "$CONF" \
+    --target-dir "$WORK/x" --to '2001-02-03 04:05:06' --backup "$ID"
+expect_in_err "saying when it became consistent" "backup $ID became consistent at .*, after the target"
 expect_status "an unknown backup id is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/x" --to latest --backup 20010101T000000Z
 expect_in_err "naming it" "backup 20010101T000000Z does not exist"
