@@ -4,9 +4,10 @@
 # to the S3 test server; prints wall time, MB/s, stored size, peak RSS and pitr's ratios to the
 # others. Not a test: run it by hand.
 #   bench/basebackup_bench.sh                 (results go to stdout, progress to stderr)
-# Environment: BENCH_SCALE (pgbench scale, default 100, about 1.5 GB), REPEAT (runs per
-# configuration, default 2; the median counts, the lower one of two), BENCH_S3=0 skips S3,
-# BENCH_ONLY=REGEX runs only the configurations whose label matches, BENCH_WORK (work dir).
+# Environment: BENCH_SCALE (pgbench scale, default 100, about 1.5 GB), REPEAT (rounds, each
+# running every configuration once; default 3; medians and best runs are reported),
+# BENCH_S3=0 skips S3, BENCH_ONLY=REGEX runs only the configurations whose label matches,
+# BENCH_WORK (work dir), PITR_BIN_DIR (use these binaries instead of building build-bench/).
 #
 # Fairness: every tool waits for the backup's WAL to reach its own repository through its own
 # archive command (archive_command dispatches to pitr-archive or pgbackrest archive-push,
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
 SCALE=${BENCH_SCALE:-100}
-REPEAT=${REPEAT:-2}
+REPEAT=${REPEAT:-3}
 PG_BIN=/usr/lib/postgresql/15/bin
 BIN=${PITR_BIN_DIR:-$SRC/build-bench/bin}
 WORKDIR=${BENCH_WORK:-$SRC/bench/work-basebackup}
@@ -110,38 +111,52 @@ DB_MB=$(echo "$DB_BYTES / 1000000" | bc -l)
 tar -cf - -C "$PGDATA_B" base global | cat >/dev/null
 
 now() { date +%s.%N; }
-median() { sort -g | sed -n "$((($(wc -l) + 1) / 2))p"; }
 
 # --- the runs ---------------------------------------------------------------------------------
-# run_one LABEL RESET_FN BACKUP_FN SIZE_FN: REPEAT runs, each after RESET_FN and a CHECKPOINT;
-# BACKUP_FN runs the client under GNU time, whose peak RSS lands in $WORKDIR/rss.
-declare -A SECONDS_OF
+# Configurations are registered with `config LABEL SETUP_FN RESET_FN BACKUP_FN SIZE_FN` and run in
+# REPEAT rounds, each round running every configuration once, so that load from other work on
+# the machine drifts over all of them alike. Before each run: SETUP_FN (writes the tool's
+# configuration), RESET_FN (an empty repository), a CHECKPOINT and sync. BACKUP_FN runs the
+# client under GNU time, whose peak RSS lands in $WORKDIR/rss.
 CONN="host=$WORKDIR port=$PORT user=postgres dbname=postgres"
 timed() { as_pg /usr/bin/time -f %M -o "$WORKDIR/rss" "$@"; }
-run_one() {
-    local label=$1 reset=$2 backup=$3 size_fn=$4 t0 t1 secs stored rss lines=() r
-    [[ $label =~ $ONLY ]] || return 0
-    for ((r = 0; r < REPEAT; r++)); do
-        "$reset"
-        psql_b "checkpoint"
-        sync
-        log "$label, run $((r + 1)); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-        t0=$(now)
-        if ! "$backup" >"$WORKDIR/run.log" 2>&1; then
-            cat "$WORKDIR/run.log" >&2
-            echo "| $label | failed: see above |"
-            return 0
-        fi
-        t1=$(now)
-        secs=$(echo "$t1 - $t0" | bc -l)
-        lines+=("$secs $(tail -1 "$WORKDIR/rss") $("$size_fn")")
-    done
-    # the median run by wall time (of two, the faster), with its own RSS and size
-    read -r secs rss stored < <(printf '%s\n' "${lines[@]}" | sort -g | sed -n "$(((REPEAT + 1) / 2))p")
+CONFIGS=()
+config() { [[ $1 =~ $ONLY ]] && CONFIGS+=("$1|$2|$3|$4|$5") || true; }
+declare -A RUNS_OF SECONDS_OF BEST_OF
+run_config() {
+    local label setup reset backup size_fn t0 t1
+    IFS='|' read -r label setup reset backup size_fn <<<"$1"
+    "$setup"
+    "$reset"
+    psql_b "checkpoint"
+    sync
+    log "$label, round $2; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    t0=$(now)
+    if ! "$backup" >"$WORKDIR/run.log" 2>&1; then
+        cat "$WORKDIR/run.log" >&2
+        log "$label failed"
+        return 0
+    fi
+    t1=$(now)
+    RUNS_OF[$label]+="$(echo "$t1 - $t0" | bc -l) $(tail -1 "$WORKDIR/rss") $("$size_fn")"$'\n'
+}
+# report LABEL: the median run by wall time (of two, the faster) with its own RSS and size, and
+# the fastest run (the least disturbed by other work on the machine)
+report() {
+    local label=$1 secs rss stored n all best
+    if [ -z "${RUNS_OF[$label]:-}" ]; then
+        printf '| %-40s | failed |\n' "$label"
+        return 0
+    fi
+    n=$(printf '%s' "${RUNS_OF[$label]}" | wc -l)
+    read -r secs rss stored < <(printf '%s' "${RUNS_OF[$label]}" | sort -g | sed -n "$(((n + 1) / 2))p")
+    all=$(printf '%s' "${RUNS_OF[$label]}" | awk '{printf "%.2f ", $1}')
+    best=$(printf '%s' "${RUNS_OF[$label]}" | sort -g | head -1 | cut -d' ' -f1)
     SECONDS_OF[$label]=$secs
-    printf '| %-40s | %7.2f | %7.1f | %10.1f | %12.1f | %s |\n' "$label" "$secs" \
-        "$(echo "$DB_MB / $secs" | bc -l)" "$(echo "$stored / 1048576" | bc -l)" \
-        "$(echo "$rss / 1024" | bc -l)" "$(printf '%.2f ' "${lines[@]%% *}")"
+    BEST_OF[$label]=$best
+    printf '| %-40s | %7.2f | %7.1f | %6.2f | %10.1f | %12.1f | %s|\n' "$label" "$secs" \
+        "$(echo "$DB_MB / $secs" | bc -l)" "$best" "$(echo "$stored / 1048576" | bc -l)" \
+        "$(echo "$rss / 1024" | bc -l)" "$all"
 }
 
 # --- pitr-basebackup --------------------------------------------------------------------------
@@ -220,35 +235,31 @@ pgbb_backup() {
 }
 pgbb_size() { du -sb "$PGBB_DIR" | cut -f1; }
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "# base backup benchmark: pgbench -i -s $SCALE, $(printf '%.0f' "$DB_MB") MB (sum of pg_database_size)"
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(pgbackrest version), $("$PG_BIN/postgres" --version), pitr $(git -C "$SRC" rev-parse --short HEAD)"
-echo "# load average before: $LOAD_BEFORE; median of $REPEAT runs"
-echo
-echo "| run                                      | seconds |    MB/s | stored MiB | peak RSS MiB | runs (s) |"
-echo "| ---------------------------------------- | ------- | ------- | ---------- | ------------ | -------- |"
-pitr_conf "repo = '$PITR_REPO'" "compression = lz4" "backup_compress_on = server"
-run_one "pitr local lz4 server" pitr_reset pitr_backup pitr_size
-pitr_conf "repo = '$PITR_REPO'" "compression = lz4" "backup_compress_on = client"
-run_one "pitr local lz4 client" pitr_reset pitr_backup pitr_size
-pitr_conf "repo = '$PITR_REPO'" "compression = zstd" "backup_compress_on = client"
-run_one "pitr local zstd client" pitr_reset pitr_backup pitr_size
-pitr_conf "repo = '$PITR_REPO'" "compression = zstd:1" "backup_compress_on = client"
-run_one "pitr local zstd:1 client" pitr_reset pitr_backup pitr_size
-pitr_conf "repo = '$PITR_REPO'" "compression = lz4" "backup_compress_on = server" \
-    "encryption_key_file = '$WORKDIR/key'"
-run_one "pitr local lz4 server + AES-256-GCM" pitr_reset pitr_backup pitr_size
-for pmax in 1 2; do
-    pgbr_conf $pmax "repo1-path=$PGBR_REPO"
-    run_one "pgbackrest local lz4 p$pmax" pgbr_reset pgbr_backup pgbr_size
-done
-PGBB_COMPRESS=server-lz4
-run_one "pg_basebackup -Ft server-lz4" pgbb_reset pgbb_backup pgbb_size
-PGBB_COMPRESS=client-zstd:1
-run_one "pg_basebackup -Ft client-zstd:1" pgbb_reset pgbb_backup pgbb_size
+# --- the configurations ----------------------------------------------------------------------
+pitr_server_lz4() { pitr_conf "repo = '$PITR_REPO'" "compression = lz4" "backup_compress_on = server"; }
+pitr_client_lz4() { pitr_conf "repo = '$PITR_REPO'" "compression = lz4" "backup_compress_on = client"; }
+pitr_client_zstd() { pitr_conf "repo = '$PITR_REPO'" "compression = zstd" "backup_compress_on = client"; }
+pitr_client_zstd1() { pitr_conf "repo = '$PITR_REPO'" "compression = zstd:1" "backup_compress_on = client"; }
+pitr_server_lz4_aes() {
+    pitr_conf "repo = '$PITR_REPO'" "compression = lz4" "backup_compress_on = server" \
+        "encryption_key_file = '$WORKDIR/key'"
+}
+pgbr_local1() { pgbr_conf 1 "repo1-path=$PGBR_REPO"; }
+pgbr_local2() { pgbr_conf 2 "repo1-path=$PGBR_REPO"; }
+pgbb_server_lz4() { PGBB_COMPRESS=server-lz4; }
+pgbb_client_zstd1() { PGBB_COMPRESS=client-zstd:1; }
+config "pitr local lz4 server" pitr_server_lz4 pitr_reset pitr_backup pitr_size
+config "pitr local lz4 client" pitr_client_lz4 pitr_reset pitr_backup pitr_size
+config "pitr local zstd client" pitr_client_zstd pitr_reset pitr_backup pitr_size
+config "pitr local zstd:1 client" pitr_client_zstd1 pitr_reset pitr_backup pitr_size
+config "pitr local lz4 server + AES-256-GCM" pitr_server_lz4_aes pitr_reset pitr_backup pitr_size
+config "pgbackrest local lz4 p1" pgbr_local1 pgbr_reset pgbr_backup pgbr_size
+config "pgbackrest local lz4 p2" pgbr_local2 pgbr_reset pgbr_backup pgbr_size
+config "pg_basebackup -Ft server-lz4" pgbb_server_lz4 pgbb_reset pgbb_backup pgbb_size
+config "pg_basebackup -Ft client-zstd:1" pgbb_client_zstd1 pgbb_reset pgbb_backup pgbb_size
 
-# --- S3: moto behind stunnel on loopback (slow Python: both tools share its cost, so the ratio,
-# not the absolute rate, is the comparable number) ---------------------------------------------
+# S3: moto behind stunnel on loopback (slow Python: both tools share its cost, so the ratio, not
+# the absolute rate, is the comparable number)
 if [ "${BENCH_S3:-1}" = 1 ] && command -v moto_server >/dev/null; then
     S3DIR="$WORKDIR/s3"
     rm -rf "$S3DIR"
@@ -279,39 +290,58 @@ PY
     printf 'aws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_ACCESS_KEY_ID" \
         "$AWS_SECRET_ACCESS_KEY" | as_pg tee "$WORKDIR/s3-credentials" >/dev/null
     chmod 600 "$WORKDIR/s3-credentials"
-    pitr_conf "repo = 's3://$PITR_S3_BUCKET/pitr'" "compression = lz4" \
-        "backup_compress_on = server" "s3_endpoint = '$PITR_S3_ENDPOINT'" \
-        "s3_ca_file = '$PITR_S3_CA_FILE'" "s3_credentials_file = '$WORKDIR/s3-credentials'"
+    CLUSTER=$(as_pg "$PG_BIN/pg_controldata" "$PGDATA_B" | awk -F': *' '/Database system identifier/ {print $2}')
+    pitr_s3() {
+        pitr_conf "repo = 's3://$PITR_S3_BUCKET/pitr'" "compression = lz4" \
+            "backup_compress_on = server" "s3_endpoint = '$PITR_S3_ENDPOINT'" \
+            "s3_ca_file = '$PITR_S3_CA_FILE'" "s3_credentials_file = '$WORKDIR/s3-credentials'"
+    }
     pitr_s3_reset() {
         s3_cmd rm pitr/
         archive_to pitr "$PITR_CONF"
     }
-    pitr_s3_backup_size() {
-        # the backup only, without the archived WAL
-        s3_cmd size "pitr/$(s3_cluster)/backup/"
-    }
-    s3_cluster() { as_pg "$PG_BIN/pg_controldata" "$PGDATA_B" | awk -F': *' '/Database system identifier/ {print $2}'; }
-    run_one "pitr S3 lz4 server" pitr_s3_reset pitr_backup pitr_s3_backup_size
-    pgbr_s3_rm() { s3_cmd rm pgbr/; }
-    PGBR_S3_RESET=pgbr_s3_rm
-    pgbr_s3_size() { s3_cmd size pgbr/backup/; }
-    for pmax in 1 2; do
-        pgbr_conf $pmax repo1-type=s3 repo1-path=/pgbr \
+    pitr_s3_size() { s3_cmd size "pitr/$CLUSTER/backup/"; } # the backup, not the archived WAL
+    pgbr_s3_conf() {
+        pgbr_conf "$1" repo1-type=s3 repo1-path=/pgbr \
             "repo1-s3-bucket=$PITR_S3_BUCKET" repo1-s3-endpoint=localhost "repo1-storage-port=$S3_PORT" \
             repo1-s3-region=us-east-1 repo1-s3-uri-style=path "repo1-storage-ca-file=$PITR_S3_CA_FILE" \
             "repo1-s3-key=$AWS_ACCESS_KEY_ID" "repo1-s3-key-secret=$AWS_SECRET_ACCESS_KEY"
-        run_one "pgbackrest S3 lz4 p$pmax" pgbr_reset pgbr_backup pgbr_s3_size
-    done
-    PGBR_S3_RESET=
+        PGBR_S3_RESET=pgbr_s3_rm
+    }
+    pgbr_s3_1() { pgbr_s3_conf 1; }
+    pgbr_s3_2() { pgbr_s3_conf 2; }
+    pgbr_s3_rm() { s3_cmd rm pgbr/; }
+    pgbr_s3_size() { s3_cmd size pgbr/backup/; }
+    config "pitr S3 lz4 server" pitr_s3 pitr_s3_reset pitr_backup pitr_s3_size
+    config "pgbackrest S3 lz4 p1" pgbr_s3_1 pgbr_reset pgbr_backup pgbr_s3_size
+    config "pgbackrest S3 lz4 p2" pgbr_s3_2 pgbr_reset pgbr_backup pgbr_s3_size
 fi
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((round = 1; round <= REPEAT; round++)); do
+    for c in "${CONFIGS[@]}"; do
+        PGBR_S3_RESET=
+        run_config "$c" "$round"
+    done
+done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
+echo "# base backup benchmark: pgbench -i -s $SCALE, $(printf '%.0f' "$DB_MB") MB (sum of pg_database_size)"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(pgbackrest version), $("$PG_BIN/postgres" --version), pitr $(git -C "$SRC" rev-parse --short HEAD)"
+echo "# load average before: $LOAD_BEFORE, after: $LOAD_AFTER; median of $REPEAT rounds"
 echo
-echo "# load average after: $LOAD_AFTER"
-# ratio A B: how many times faster A is than B (B's seconds over A's)
+echo "| run                                      | seconds |    MB/s | best s | stored MiB | peak RSS MiB | runs (s) |"
+echo "| ---------------------------------------- | ------- | ------- | ------ | ---------- | ------------ | -------- |"
+for c in "${CONFIGS[@]}"; do
+    report "${c%%|*}"
+done
+echo
+# ratio A B TEXT: how many times faster A is than B (B's seconds over A's), medians and best runs
 ratio() {
     if [ -n "${SECONDS_OF[$1]:-}" ] && [ -n "${SECONDS_OF[$2]:-}" ]; then
-        printf '%-72s %.2fx\n' "$3" "$(echo "${SECONDS_OF[$2]} / ${SECONDS_OF[$1]}" | bc -l)"
+        printf '%-72s %.2fx (best runs: %.2fx)\n' "$3" \
+            "$(echo "${SECONDS_OF[$2]} / ${SECONDS_OF[$1]}" | bc -l)" \
+            "$(echo "${BEST_OF[$2]} / ${BEST_OF[$1]}" | bc -l)"
     fi
 }
 ratio "pitr local lz4 server" "pgbackrest local lz4 p1" "throughput, pitr lz4 server / pgBackRest lz4 p1, local (target 2x):"
