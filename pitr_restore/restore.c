@@ -213,6 +213,28 @@ static const char *mapped_location(const struct restore_options *o, const char *
     return location;
 }
 
+/* No destination may lie inside another: files of one would be written into the other. */
+static enum pitr_rc check_overlaps(const struct job *j, struct pitr_err *err)
+{
+    for (size_t a = 0; a < j->n_dests; a++) {
+        for (size_t c = a + 1; c < j->n_dests; c++) {
+            size_t la = strlen(j->dests[a].path);
+            size_t lc = strlen(j->dests[c].path);
+            const char *shorter = la <= lc ? j->dests[a].path : j->dests[c].path;
+            const char *longer = la <= lc ? j->dests[c].path : j->dests[a].path;
+            size_t ls = strlen(shorter);
+
+            if (strncmp(shorter, longer, ls) == 0 && (longer[ls] == '\0' || longer[ls] == '/')) {
+                return err_set(err, PITR_CONFIG,
+                               "\"%s\" and \"%s\" overlap: restore the data directory and each "
+                               "tablespace into separate directories (--tablespace-map)",
+                               j->dests[a].path, j->dests[c].path);
+            }
+        }
+    }
+    return PITR_OK;
+}
+
 static enum pitr_rc plan_dests(struct job *j, struct pitr_err *err)
 {
     const struct backup_record *b = &j->plan.backup;
@@ -241,21 +263,8 @@ static enum pitr_rc plan_dests(struct job *j, struct pitr_err *err)
         d->oid = b->tablespaces[t].oid;
         j->n_dests++;
     }
-    for (size_t a = 0; rc == PITR_OK && a < j->n_dests; a++) {
-        for (size_t c = a + 1; c < j->n_dests; c++) {
-            size_t la = strlen(j->dests[a].path);
-            size_t lc = strlen(j->dests[c].path);
-            const char *shorter = la <= lc ? j->dests[a].path : j->dests[c].path;
-            const char *longer = la <= lc ? j->dests[c].path : j->dests[a].path;
-            size_t ls = strlen(shorter);
-
-            if (strncmp(shorter, longer, ls) == 0 && (longer[ls] == '\0' || longer[ls] == '/')) {
-                return err_set(err, PITR_CONFIG,
-                               "\"%s\" and \"%s\" overlap: restore the data directory and each "
-                               "tablespace into separate directories (--tablespace-map)",
-                               j->dests[a].path, j->dests[c].path);
-            }
-        }
+    if (rc == PITR_OK) {
+        rc = check_overlaps(j, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < j->n_dests; i++) {
         rc = check_dest(j, &j->dests[i], err);

@@ -51,6 +51,10 @@ check "and left alone" test -f "$WORK/busy/precious"
 expect_status "the tablespace's original location, in use, is refused" 1 as_pg "$RESTORE" \
     --config "$CONF" --target-dir "$WORK/tsbusy" --to latest
 expect_in_err "suggesting --tablespace-map" "tablespace [0-9]+ .*--tablespace-map"
+as_pg mkdir "$WORK/ov"
+expect_status "a tablespace mapped inside the data directory is refused" 1 as_pg "$RESTORE" \
+    --config "$CONF" --target-dir "$WORK/ov" --tablespace-map "$TS_DIR=$WORK/ov/ts" --to latest
+expect_in_err "naming both" "\"$WORK/ov\" and \"$WORK/ov/ts\" overlap"
 expect_status "the running primary's directory is refused even with --force" 1 as_pg "$RESTORE" \
     --config "$CONF" --target-dir "$PGDATA_P" --tablespace-map "$TS_DIR=$WORK/p.ts1" --to latest --force
 expect_in_err "because a server runs there" "running PostgreSQL server"
