@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/strutil.h"
+#include "pg/wal_bytes.h"
 
 /* The page header flag that says a long header follows (XLP_LONG_HEADER). */
 enum { XLP_LONG_HEADER = 0x0002 };
@@ -112,30 +113,6 @@ void wal_lsn_format(uint64_t lsn, char out[18])
     snprintf(out, 18, "%X/%X", (unsigned)(lsn >> 32), (unsigned)(lsn & 0xffffffffu));
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v)); /* WAL is written in the server's byte order; we run beside it */
-    return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 enum pitr_rc wal_long_header_parse(const uint8_t *page, size_t len, struct wal_long_header *out,
                                    struct pitr_err *err)
 {
@@ -147,13 +124,13 @@ enum pitr_rc wal_long_header_parse(const uint8_t *page, size_t len, struct wal_l
     }
     /* XLogPageHeaderData: magic u16, info u16, tli u32, pageaddr u64, rem_len u32, pad;
      * then xlp_sysid u64 at 24, xlp_seg_size u32 at 32, xlp_xlog_blcksz u32 at 36. */
-    h.magic = get16(page);
-    info = get16(page + 2);
-    h.tli = get32(page + 4);
-    h.pageaddr = get64(page + 8);
-    h.sysid = get64(page + 24);
-    h.seg_size = get32(page + 32);
-    h.block_size = get32(page + 36);
+    h.magic = wal_get16(page);
+    info = wal_get16(page + 2);
+    h.tli = wal_get32(page + 4);
+    h.pageaddr = wal_get64(page + 8);
+    h.sysid = wal_get64(page + 24);
+    h.seg_size = wal_get32(page + 32);
+    h.block_size = wal_get32(page + 36);
     if ((info & XLP_LONG_HEADER) == 0 || h.magic < 0xD000 || h.magic > 0xDFFF) {
         return err_set(err, PITR_CORRUPT, "WAL segment does not start with a long page header");
     }

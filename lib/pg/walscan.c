@@ -14,6 +14,7 @@
 #include "base/xalloc.h"
 #include "pg/crc32c.h"
 #include "pg/wal.h"
+#include "pg/wal_bytes.h"
 #include "stream/filter_int.h"
 
 /* Page header (XLogPageHeaderData): magic u16 @0, info u16 @2, tli u32 @4, pageaddr u64 @8,
@@ -132,31 +133,6 @@ struct walscan {
 
 /* --- helpers ---------------------------------------------------------------------------------- */
 
-/* WAL is written in the server's byte order; we run beside the server. */
-static uint16_t get16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 static uint64_t align_up(uint64_t v)
 {
     return (v + WAL_ALIGN - 1) & ~(uint64_t)(WAL_ALIGN - 1);
@@ -210,14 +186,14 @@ static void stop(struct walscan *ws, uint64_t lsn, const char *fmt, ...)
 static enum pitr_rc first_page(struct walscan *ws, struct pitr_err *err)
 {
     const uint8_t *h = ws->phdr;
-    uint16_t info = get16(h + 2);
-    uint32_t tli = get32(h + 4);
-    uint64_t pageaddr = get64(h + 8);
-    uint32_t seg_size = get32(h + 32);
-    uint32_t page_size = get32(h + 36);
+    uint16_t info = wal_get16(h + 2);
+    uint32_t tli = wal_get32(h + 4);
+    uint64_t pageaddr = wal_get64(h + 8);
+    uint32_t seg_size = wal_get32(h + 32);
+    uint32_t page_size = wal_get32(h + 36);
     uint64_t want;
 
-    ws->magic = get16(h);
+    ws->magic = wal_get16(h);
     ws->res.pg_version = version_of_magic(ws->magic);
     if (ws->res.pg_version == 0) {
         return err_set(err, PITR_CORRUPT,
@@ -266,13 +242,13 @@ static enum pitr_rc first_page(struct walscan *ws, struct pitr_err *err)
     ws->page_end = page_size;
     ws->last_tli = tli;
     ws->res.tli = tli;
-    ws->res.sysid = get64(h + 24);
+    ws->res.sysid = wal_get64(h + 24);
     ws->res.seg_size = seg_size;
     ws->res.start_lsn = want;
     if ((info & XLP_FIRST_IS_CONTRECORD) != 0) {
         /* The segment opens with the tail of a record begun in the previous one. */
         ws->st = ST_SKIP;
-        ws->left = get32(h + 16);
+        ws->left = wal_get32(h + 16);
     } else {
         ws->st = ST_REC_HDR;
         ws->rec_have = 0;
@@ -290,11 +266,11 @@ static uint64_t record_got(const struct walscan *ws)
 static void next_page(struct walscan *ws)
 {
     const uint8_t *h = ws->phdr;
-    uint16_t magic = get16(h);
-    uint16_t info = get16(h + 2);
-    uint32_t tli = get32(h + 4);
-    uint64_t pageaddr = get64(h + 8);
-    uint32_t rem_len = get32(h + 16);
+    uint16_t magic = wal_get16(h);
+    uint16_t info = wal_get16(h + 2);
+    uint32_t tli = wal_get32(h + 4);
+    uint64_t pageaddr = wal_get64(h + 8);
+    uint32_t rem_len = wal_get32(h + 16);
     uint64_t page_lsn = lsn_at(ws, ws->pos - SHORT_PHD);
     bool cont = (info & XLP_FIRST_IS_CONTRECORD) != 0;
 
@@ -329,7 +305,7 @@ static void next_page(struct walscan *ws)
         /* Records start 8-aligned and pages end 8-aligned, so tot_len (the first 4 bytes) is
          * always on the first page. */
         if (ws->st == ST_REC_HDR) {
-            ws->tot_len = get32(ws->rec);
+            ws->tot_len = wal_get32(ws->rec);
         }
         if (ws->tot_len < REC_HDR) {
             stop(ws, ws->rec_start, "invalid record length %" PRIu32, ws->tot_len);
@@ -376,7 +352,7 @@ static void find_main_data(struct walscan *ws)
             if (off + w > have) {
                 return;
             }
-            main_len = w == 1 ? p[off] : get32(p + off);
+            main_len = w == 1 ? p[off] : wal_get32(p + off);
             off += w;
             datatotal += main_len;
             break; /* the main data header is always the last one */
@@ -392,7 +368,7 @@ static void find_main_data(struct walscan *ws)
             return;
         }
         uint8_t flags = p[off];
-        uint16_t data_len = get16(p + off + 1);
+        uint16_t data_len = wal_get16(p + off + 1);
 
         off += 3;
         if (((flags & BKPBLOCK_HAS_DATA) != 0) != (data_len != 0)) {
@@ -403,7 +379,7 @@ static void find_main_data(struct walscan *ws)
             if (off + 5 > have) {
                 return;
             }
-            uint16_t image_len = get16(p + off);
+            uint16_t image_len = wal_get16(p + off);
             uint8_t image_info = p[off + 4];
             bool compressed = (image_info & (ws->v15 ? BKPIMAGE_ANY_COMPRESSED_15
                                                      : BKPIMAGE_IS_COMPRESSED_13)) != 0;
@@ -510,9 +486,9 @@ static void after_record(struct walscan *ws)
 /* The record header is complete: check it as PostgreSQL's ValidXLogRecordHeader does. */
 static void begin_record(struct walscan *ws)
 {
-    uint64_t prev = get64(ws->rec + 8);
+    uint64_t prev = wal_get64(ws->rec + 8);
 
-    ws->tot_len = get32(ws->rec);
+    ws->tot_len = wal_get32(ws->rec);
     if (ws->tot_len < REC_HDR) {
         if (ws->tot_len == 0) {
             stop(ws, ws->rec_start, "zeroed space");
@@ -554,7 +530,7 @@ static void begin_record(struct walscan *ws)
 
 static int64_t unix_usec(const uint8_t *p)
 {
-    return (int64_t)get64(p) + PG_EPOCH_UNIX_USEC;
+    return (int64_t)wal_get64(p) + PG_EPOCH_UNIX_USEC;
 }
 
 static void add_restore_point(struct walscan *ws, uint64_t end_lsn)
@@ -581,7 +557,7 @@ static void end_record(struct walscan *ws)
     uint32_t crc = crc32c_update(ws->crc, ws->rec, REC_CRC_OFF) ^ CRC32C_XOROUT;
     uint64_t end_lsn = lsn_at(ws, align_up(ws->pos));
 
-    if (crc != get32(ws->rec + REC_CRC_OFF)) {
+    if (crc != wal_get32(ws->rec + REC_CRC_OFF)) {
         stop(ws, ws->rec_start, "incorrect record checksum");
         return;
     }
