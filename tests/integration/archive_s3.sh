@@ -4,17 +4,8 @@
 source "$(dirname "$0")/lib.inc"
 source "$(dirname "$0")/archive_suite.inc"
 
-start_s3_server
-chmod 644 "$PITR_S3_CA_FILE"
-
-# Credentials from a 0600 file readable by the server's user: never on a command line.
-CREDS="$WORK/s3-credentials"
-printf 'aws_access_key_id = %s\naws_secret_access_key = %s\n' \
-    "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$CREDS"
-chmod 600 "$CREDS"
-chown "$PG_USER" "$CREDS" 2>/dev/null || true
-REAL_SECRET=$AWS_SECRET_ACCESS_KEY
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+s3_credentials_file
+REAL_SECRET=$S3_SECRET
 
 PREFIX="pitr test/repo+1"
 REPO_SETTINGS=("repo=s3://$PITR_S3_BUCKET/$PREFIX" "s3_endpoint=$PITR_S3_ENDPOINT"

@@ -4,18 +4,9 @@
 # one, is refused before anything is written.
 source "$(dirname "$0")/lib.inc"
 
-start_s3_server
-chmod 644 "$PITR_S3_CA_FILE"
-CREDS="$WORK/s3-credentials"
-printf 'aws_access_key_id = %s\naws_secret_access_key = %s\n' \
-    "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$CREDS"
-chmod 600 "$CREDS"
-chown "$PG_USER" "$CREDS" 2>/dev/null || true
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-head -c 48 /dev/urandom | base64 >"$WORK/key"
-head -c 48 /dev/urandom | base64 >"$WORK/other-key"
-chmod 600 "$WORK/key" "$WORK/other-key"
-chown "$PG_USER" "$WORK/key" "$WORK/other-key" 2>/dev/null || true
+s3_credentials_file
+new_key "$WORK/key"
+new_key "$WORK/other-key"
 
 CONF="$WORK/pitr.conf"
 write_config "$CONF" "repo=s3://$PITR_S3_BUCKET/pitr" "s3_endpoint=$PITR_S3_ENDPOINT" \
