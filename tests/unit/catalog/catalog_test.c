@@ -1228,6 +1228,61 @@ START_TEST(test_catalog_windows_restore_points)
 }
 END_TEST
 
+/* A restore point in the segment where the backup becomes consistent, but before that point,
+ * cannot be reached from the backup (PostgreSQL refuses to stop before consistency, and
+ * pitr-restore refuses it): it is not in the window. One after it is. */
+START_TEST(test_catalog_windows_restore_point_in_stop_segment)
+{
+    struct storage *s = mem_storage_new();
+    struct backup_record b = backup_of("B1", 1, 2 * (uint64_t)SEG16 + 0x28, 0x2800000);
+    struct catalog_windows ws;
+    struct catalog_seg g = seg_of(1, 2, 1);
+    struct catalog_rp r[2];
+    struct pitr_err err;
+
+    r[0] = rp_of(1, 0x2000100, "before consistency");
+    r[1] = rp_of(1, 0x2900000, "after consistency");
+    record(s, 1, 1, 1);
+    ck_assert_int_eq(catalog_record_segment(s, "c", &g, r, 2, &err), PITR_OK);
+    record(s, 1, 3, 1);
+    windows(s, &b, 1, &ws);
+    assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(3), "B1", 2, 3, 0);
+    ck_assert_uint_eq(ws.n_rps, 1);
+    ck_assert_str_eq(ws.rps[0].name, "after consistency");
+    catalog_windows_fini(&ws);
+    storage_free(s);
+}
+END_TEST
+
+/* A promotion in the very segment where the backup became consistent: a timeline that branched
+ * after the consistency point continues the window (pitr-restore accepts that backup for it); one
+ * that branched before it does not. */
+START_TEST(test_catalog_windows_branch_in_stop_segment)
+{
+    struct storage *s = mem_storage_new();
+    struct backup_record b = backup_of("B1", 1, 5 * (uint64_t)SEG16 + 0x28, 0x6000080);
+    struct catalog_windows ws;
+
+    for (uint64_t segno = 1; segno <= 10; segno++) {
+        record(s, 1, segno, 1);
+    }
+    put_history(s, 2, "1\t0/6000100\tafter the backup\n");
+    put_history(s, 3, "1\t0/6000040\tbefore the backup was consistent\n");
+    put_history(s, 4, "1\t0/6000080\tright at it\n");
+    for (uint32_t tli = 2; tli <= 4; tli++) {
+        record(s, tli, 6, 1);
+        record(s, tli, 7, 1);
+    }
+    windows(s, &b, 1, &ws);
+    ck_assert_uint_eq(ws.n, 3);
+    assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(10), "B1", 6, 10, 0);
+    assert_window(&ws, 1, 2, b.stop_time * 1000000, last_xact(7), "B1", 6, 7, 0);
+    assert_window(&ws, 2, 4, b.stop_time * 1000000, last_xact(7), "B1", 6, 7, 0);
+    catalog_windows_fini(&ws);
+    storage_free(s);
+}
+END_TEST
+
 Suite *catalog_suite(void)
 {
     Suite *s = suite_create("catalog");
@@ -1271,6 +1326,8 @@ Suite *catalog_suite(void)
     tcase_add_test(tc_win, test_catalog_windows_timeline_branch);
     tcase_add_test(tc_win, test_catalog_windows_timeline_without_history);
     tcase_add_test(tc_win, test_catalog_windows_restore_points);
+    tcase_add_test(tc_win, test_catalog_windows_restore_point_in_stop_segment);
+    tcase_add_test(tc_win, test_catalog_windows_branch_in_stop_segment);
     suite_add_tcase(s, tc_win);
     return s;
 }
