@@ -193,8 +193,7 @@ static enum pitr_rc parse_seg(char **f, int n, struct catalog_wal *w, struct wal
     }
     seg.tli = wf->tli;
     seg.segno = wal_segno(wf, seg.seg_size);
-    w->segs = xrealloc(w->segs, (w->n_segs + 1) * sizeof(*w->segs));
-    w->segs[w->n_segs++] = seg;
+    w->segs[w->n_segs++] = seg; /* catalog_parse made room */
     return PITR_OK;
 }
 
@@ -212,8 +211,7 @@ static enum pitr_rc parse_rp(char **f, int n, struct catalog_wal *w, struct wal_
         return PITR_CORRUPT;
     }
     rp.tli = wf->tli;
-    w->rps = xrealloc(w->rps, (w->n_rps + 1) * sizeof(*w->rps));
-    w->rps[w->n_rps++] = rp;
+    w->rps[w->n_rps++] = rp; /* catalog_parse made room */
     return PITR_OK;
 }
 
@@ -249,6 +247,7 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
     char *line = copy;
     enum pitr_rc rc = PITR_OK;
     int lineno = 1;
+    size_t lines = 0;
 
     if (strncmp(copy, header, strlen(header)) != 0) {
         free(copy);
@@ -258,6 +257,15 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
                        name);
     }
     line += strlen(header);
+    /* room for every line as a segment and as a restore point: one allocation per file, not
+     * one per line (a folder's merged file has hundreds) */
+    for (const char *p = strchr(line, '\n'); p != NULL; p = strchr(p + 1, '\n')) {
+        lines++;
+    }
+    if (lines > 0) {
+        w->segs = xrealloc(w->segs, (w->n_segs + lines) * sizeof(*w->segs));
+        w->rps = xrealloc(w->rps, (w->n_rps + lines) * sizeof(*w->rps));
+    }
     while (rc == PITR_OK && *line != '\0') {
         char *next = strchr(line, '\n');
         char *f[12];
@@ -320,11 +328,25 @@ static int compare_rp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* True when every element of v is >= the one before it: catalogs loaded folder by folder
+ * usually are, and checking is linear where sorting is not. */
+static bool sorted(const void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = v;
+
+    for (size_t i = 1; i < n; i++) {
+        if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void catalog_wal_normalize(struct catalog_wal *w)
 {
     size_t k = 0;
 
-    if (w->n_segs > 1) {
+    if (!sorted(w->segs, w->n_segs, sizeof(*w->segs), compare_seg)) {
         qsort(w->segs, w->n_segs, sizeof(*w->segs), compare_seg);
     }
     for (size_t i = 0; i < w->n_segs; i++) {
@@ -334,7 +356,7 @@ void catalog_wal_normalize(struct catalog_wal *w)
     }
     w->n_segs = k;
     k = 0;
-    if (w->n_rps > 1) {
+    if (!sorted(w->rps, w->n_rps, sizeof(*w->rps), compare_rp)) {
         qsort(w->rps, w->n_rps, sizeof(*w->rps), compare_rp);
     }
     for (size_t i = 0; i < w->n_rps; i++) {
@@ -538,28 +560,64 @@ static size_t count_in_folder(const struct catalog_wal *w, uint32_t tli, uint64_
     return n;
 }
 
-/* Loads one folder: its merged file, plus its entries unless the merged file is complete. */
+/* Loads one folder into *out (normalized): its merged file, plus its entries unless the merged
+ * file is complete. Each folder is read on its own so that the cost of a timeline's load grows
+ * with its number of segments, not with the square of its number of folders. */
 static enum pitr_rc load_folder(struct storage *s, const char *cluster, const char *folder,
                                 uint32_t tli, uint64_t log, uint32_t seg_size,
-                                struct catalog_wal *w, struct pitr_err *err)
+                                struct catalog_wal *out, struct pitr_err *err)
 {
     char key[KEY_MAX];
+    struct catalog_wal w = {NULL, 0, NULL, 0};
     uint64_t per_folder = wal_segs_per_log(seg_size);
     enum pitr_rc rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
 
     if (rc == PITR_OK) {
-        rc = read_into(s, key, w, err);
+        rc = read_into(s, key, &w, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK;
     }
     if (rc == PITR_OK) {
-        catalog_wal_normalize(w);
-        if (count_in_folder(w, tli, log * per_folder, per_folder) < per_folder) {
-            rc = read_entries(s, cluster, folder, seg_size, w, err);
+        catalog_wal_normalize(&w);
+        if (count_in_folder(&w, tli, log * per_folder, per_folder) < per_folder) {
+            rc = read_entries(s, cluster, folder, seg_size, &w, err);
         }
     }
-    return rc;
+    if (rc != PITR_OK) {
+        catalog_wal_fini(&w);
+        return rc;
+    }
+    *out = w;
+    return PITR_OK;
+}
+
+/* A catalog being assembled folder by folder, with room to grow geometrically. */
+struct growing {
+    struct catalog_wal w;
+    size_t seg_cap;
+    size_t rp_cap;
+};
+
+/* Appends part's elements to g (part is left as it was). */
+static void grow_append(struct growing *g, const struct catalog_wal *part)
+{
+    if (g->w.n_segs + part->n_segs > g->seg_cap) {
+        g->seg_cap = (g->w.n_segs + part->n_segs) * 2;
+        g->w.segs = xrealloc(g->w.segs, g->seg_cap * sizeof(*g->w.segs));
+    }
+    if (g->w.n_rps + part->n_rps > g->rp_cap) {
+        g->rp_cap = (g->w.n_rps + part->n_rps) * 2;
+        g->w.rps = xrealloc(g->w.rps, g->rp_cap * sizeof(*g->w.rps));
+    }
+    if (part->n_segs > 0) {
+        memcpy(g->w.segs + g->w.n_segs, part->segs, part->n_segs * sizeof(*part->segs));
+        g->w.n_segs += part->n_segs;
+    }
+    if (part->n_rps > 0) {
+        memcpy(g->w.rps + g->w.n_rps, part->rps, part->n_rps * sizeof(*part->rps));
+        g->w.n_rps += part->n_rps;
+    }
 }
 
 /* Folder names ("TTTTTTTTXXXXXXXX", from entry folders and merged files) of tli from log on. */
@@ -613,25 +671,30 @@ enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint3
                                    uint64_t from_segno, uint32_t seg_size, struct catalog_wal *out,
                                    struct pitr_err *err)
 {
-    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct growing g = {{NULL, 0, NULL, 0}, 0, 0};
     struct names folders = {NULL, 0};
     uint64_t per_folder = wal_segs_per_log(seg_size);
     enum pitr_rc rc = list_folders(s, cluster, tli, from_segno / per_folder, &folders, err);
 
     for (size_t i = 0; rc == PITR_OK && i < folders.n; i++) {
         uint64_t log = 0;
+        struct catalog_wal part = {NULL, 0, NULL, 0};
 
         if (str_parse_hex_u64(folders.v[i] + 8, 8, &log) == PITR_OK) { /* list_folders checked */
-            rc = load_folder(s, cluster, folders.v[i], tli, log, seg_size, &w, err);
+            rc = load_folder(s, cluster, folders.v[i], tli, log, seg_size, &part, err);
         }
+        if (rc == PITR_OK) {
+            grow_append(&g, &part);
+        }
+        catalog_wal_fini(&part);
     }
     names_fini(&folders);
     if (rc != PITR_OK) {
-        catalog_wal_fini(&w);
+        catalog_wal_fini(&g.w);
         return rc;
     }
-    catalog_wal_normalize(&w);
-    *out = w;
+    catalog_wal_normalize(&g.w); /* folders come in order: this only checks, unless damaged */
+    *out = g.w;
     return PITR_OK;
 }
 

@@ -91,12 +91,29 @@ static void add_window(struct catalog_windows *out, const struct catalog_window 
     out->v[out->n++] = *w;
 }
 
+/* The LSN where backup `id` becomes consistent. */
+static uint64_t backup_stop_lsn(const struct backup_record *backups, size_t n_backups,
+                                const char *id)
+{
+    for (size_t i = 0; i < n_backups; i++) {
+        if (strcmp(backups[i].id, id) == 0) {
+            return backups[i].stop_lsn;
+        }
+    }
+    return UINT64_MAX; /* windows only name backups of the list */
+}
+
 /* The start of the window of run [first, last] on tli: the earliest backup consistent inside it,
- * or the parent's window running into the branch point. Returns false when nothing starts it. */
+ * or the parent's window running into the branch point. A branch continues a window only when it
+ * happened at or after the backup's consistency point, compared by LSN as pitr-restore's planner
+ * does (a segment can hold both). *from_lsn receives where the window starts. Returns false when
+ * nothing starts it. */
 static bool window_start(const struct catalog_windows *out, const struct backup_record *backups,
                          size_t n_backups, uint32_t tli, uint64_t first, uint64_t last,
-                         uint32_t parent, uint64_t switch_segno, struct catalog_window *w)
+                         uint32_t parent, uint64_t switch_lsn, struct catalog_window *w,
+                         uint64_t *from_lsn)
 {
+    uint64_t switch_segno = wal_segno_of_lsn(switch_lsn, out->seg_size);
     bool found = false;
 
     for (size_t i = 0; i < n_backups; i++) {
@@ -109,6 +126,7 @@ static bool window_start(const struct catalog_windows *out, const struct backup_
             found = true;
             w->from_us = b->stop_time * 1000000;
             w->first_segno = stop;
+            *from_lsn = b->stop_lsn;
             snprintf(w->backup_id, sizeof(w->backup_id), "%s", b->id);
         }
     }
@@ -116,25 +134,30 @@ static bool window_start(const struct catalog_windows *out, const struct backup_
         const struct catalog_window *p = &out->v[i];
 
         if (p->tli == parent && switch_segno >= first && switch_segno <= last &&
-            p->first_segno < switch_segno && p->last_segno + 1 >= switch_segno &&
+            p->first_segno <= switch_segno && p->last_segno + 1 >= switch_segno &&
+            backup_stop_lsn(backups, n_backups, p->backup_id) <= switch_lsn &&
             (!found || p->from_us < w->from_us)) {
             found = true;
             w->from_us = p->from_us;
             w->first_segno = switch_segno;
+            *from_lsn = switch_lsn;
             snprintf(w->backup_id, sizeof(w->backup_id), "%s", p->backup_id);
         }
     }
     return found;
 }
 
+/* Adds the restore points of w's timeline from from_lsn to the end of its last segment: one
+ * before the consistency point cannot end a recovery from the backup. */
 static void add_rps(struct catalog_windows *out, const struct catalog_wal *cw,
-                    const struct catalog_window *w)
+                    const struct catalog_window *w, uint64_t from_lsn)
 {
     for (size_t i = 0; i < cw->n_rps; i++) {
         const struct catalog_rp *rp = &cw->rps[i];
         uint64_t segno = wal_segno_of_lsn(rp->lsn, out->seg_size);
 
-        if (rp->tli == w->tli && segno >= w->first_segno && segno <= w->last_segno) {
+        if (rp->tli == w->tli && rp->lsn >= from_lsn && segno >= w->first_segno &&
+            segno <= w->last_segno) {
             out->rps = xrealloc(out->rps, (out->n_rps + 1) * sizeof(*out->rps));
             out->rps[out->n_rps++] = *rp;
         }
@@ -145,13 +168,14 @@ static void add_rps(struct catalog_windows *out, const struct catalog_wal *cw,
  * window starts into a window. */
 static void timeline_windows(struct catalog_windows *out, const struct catalog_wal *cw,
                              const struct backup_record *backups, size_t n_backups, uint32_t tli,
-                             uint32_t parent, uint64_t switch_segno)
+                             uint32_t parent, uint64_t switch_lsn)
 {
     size_t i = 0;
 
     while (i < cw->n_segs) {
         size_t j = i;
         struct catalog_window w;
+        uint64_t from_lsn = 0;
 
         while (j + 1 < cw->n_segs && cw->segs[j + 1].segno == cw->segs[j].segno + 1) {
             j++;
@@ -159,7 +183,7 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
         memset(&w, 0, sizeof(w));
         w.tli = tli;
         if (window_start(out, backups, n_backups, tli, cw->segs[i].segno, cw->segs[j].segno, parent,
-                         switch_segno, &w)) {
+                         switch_lsn, &w, &from_lsn)) {
             w.last_segno = cw->segs[j].segno;
             w.to_us = w.from_us;
             for (size_t k = i; k <= j; k++) {
@@ -170,7 +194,7 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
             }
             w.gap_segno = j + 1 < cw->n_segs ? cw->segs[j].segno + 1 : 0;
             add_window(out, &w);
-            add_rps(out, cw, &w);
+            add_rps(out, cw, &w, from_lsn);
         }
         i = j + 1;
     }
@@ -209,8 +233,7 @@ enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, con
             rc = catalog_load_timeline(s, cluster, tlis.v[t], 0, res.seg_size, &cw, err);
         }
         if (rc == PITR_OK) {
-            timeline_windows(&res, &cw, backups, n_backups, tlis.v[t], parent,
-                             wal_segno_of_lsn(switch_lsn, res.seg_size));
+            timeline_windows(&res, &cw, backups, n_backups, tlis.v[t], parent, switch_lsn);
         }
         catalog_wal_fini(&cw);
     }

@@ -232,10 +232,15 @@ static void note_gap(struct restore_plan *p, const struct catalog_wal *w, uint32
     }
 }
 
-/* Takes one present segment into the plan's view of the end of the WAL. */
+/* Takes one present segment into the plan's view of the end of the WAL. Segments come in
+ * order, and w's restore points are sorted, so *next_rp (the first restore point not yet looked
+ * at) only moves forward: the walk stays linear however many restore points there are. */
 static void advance(struct restore_plan *p, uint32_t tli, uint64_t segno,
-                    const struct catalog_seg *seg, const struct catalog_wal *w, int64_t mtime)
+                    const struct catalog_seg *seg, const struct catalog_wal *w, size_t *next_rp,
+                    int64_t mtime)
 {
+    uint32_t seg_size = p->backup.wal_seg_size;
+
     p->end_tli = tli;
     p->end_segno = segno;
     if (seg == NULL) {
@@ -248,11 +253,17 @@ static void advance(struct restore_plan *p, uint32_t tli, uint64_t segno,
         p->has_xact = true;
         p->last_xact_us = seg->last_xact_us;
     }
-    for (size_t i = 0; i < w->n_rps; i++) {
-        if (w->rps[i].tli == tli && wal_segno_of_lsn(w->rps[i].lsn, seg->seg_size) == segno &&
-            w->rps[i].lsn >= p->backup.stop_lsn) {
+    while (*next_rp < w->n_rps && (w->rps[*next_rp].tli < tli ||
+                                   (w->rps[*next_rp].tli == tli &&
+                                    wal_segno_of_lsn(w->rps[*next_rp].lsn, seg_size) < segno))) {
+        (*next_rp)++;
+    }
+    for (; *next_rp < w->n_rps && w->rps[*next_rp].tli == tli &&
+           wal_segno_of_lsn(w->rps[*next_rp].lsn, seg_size) == segno;
+         (*next_rp)++) {
+        if (w->rps[*next_rp].lsn >= p->backup.stop_lsn) {
             p->rps = xrealloc(p->rps, (p->n_rps + 1) * sizeof(*p->rps));
-            p->rps[p->n_rps++] = w->rps[i];
+            p->rps[p->n_rps++] = w->rps[*next_rp];
         }
     }
 }
@@ -278,6 +289,7 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
                             ? wal_segno_of_lsn(p->history.entries[i].end_lsn, seg_size) - 1
                             : UINT64_MAX;
         struct catalog_wal w = {NULL, 0, NULL, 0};
+        size_t next_rp = 0;
 
         rc = catalog_load_timeline(s, cluster, tli, cur, seg_size, &w, err);
         for (; rc == PITR_OK && cur <= last; cur++) {
@@ -294,7 +306,7 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
                 stopped = true;
                 break;
             }
-            advance(p, tli, cur, at >= 0 ? &w.segs[at] : NULL, &w, info.mtime);
+            advance(p, tli, cur, at >= 0 ? &w.segs[at] : NULL, &w, &next_rp, info.mtime);
         }
         catalog_wal_fini(&w);
     }

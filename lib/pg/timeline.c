@@ -15,6 +15,7 @@ static enum pitr_rc parse_line(char *line, struct timeline_switch *out, struct p
     char *lsn_text;
     char *end;
     uint64_t tli;
+    struct pitr_err ignored; /* the parsers' own messages speak of configuration, not a file */
 
     lsn_text = line + strcspn(line, " \t");
     if (*lsn_text == '\0') {
@@ -24,11 +25,12 @@ static enum pitr_rc parse_line(char *line, struct timeline_switch *out, struct p
     lsn_text += strspn(lsn_text, " \t");
     end = lsn_text + strcspn(lsn_text, " \t");
     *end = '\0';
-    if (str_parse_u64(line, "timeline", &tli, err) != PITR_OK || tli == 0 || tli > UINT32_MAX) {
+    if (str_parse_u64(line, "timeline", &tli, &ignored) != PITR_OK || tli == 0 ||
+        tli > UINT32_MAX) {
         return err_set(err, PITR_CORRUPT, "invalid timeline \"%s\"", line);
     }
-    if (wal_lsn_parse(lsn_text, &out->end_lsn, err) != PITR_OK) {
-        return err->rc;
+    if (wal_lsn_parse(lsn_text, &out->end_lsn, &ignored) != PITR_OK) {
+        return err_set(err, PITR_CORRUPT, "invalid LSN \"%s\"", lsn_text);
     }
     out->tli = (uint32_t)tli;
     return PITR_OK;
