@@ -667,6 +667,68 @@ static enum pitr_rc list_folders(struct storage *s, const char *cluster, uint32_
     return rc;
 }
 
+struct catalog_reader {
+    struct storage *s;
+    char *cluster;
+    uint32_t tli;
+    uint32_t seg_size;
+    struct names folders; /* sorted */
+};
+
+enum pitr_rc catalog_reader_open(struct storage *s, const char *cluster, uint32_t tli,
+                                 uint64_t from_segno, uint32_t seg_size,
+                                 struct catalog_reader **out, struct pitr_err *err)
+{
+    struct catalog_reader *r = xcalloc(1, sizeof(*r));
+    enum pitr_rc rc =
+        list_folders(s, cluster, tli, from_segno / wal_segs_per_log(seg_size), &r->folders, err);
+
+    r->s = s;
+    r->cluster = xstrdup(cluster);
+    r->tli = tli;
+    r->seg_size = seg_size;
+    if (rc != PITR_OK) {
+        catalog_reader_free(r);
+        return rc;
+    }
+    *out = r;
+    return PITR_OK;
+}
+
+enum pitr_rc catalog_reader_load(struct catalog_reader *r, uint64_t segno, struct catalog_wal *out,
+                                 struct pitr_err *err)
+{
+    uint64_t log = segno / wal_segs_per_log(r->seg_size);
+    char folder[17];
+
+    snprintf(folder, sizeof(folder), "%08X%08X", r->tli, (unsigned)log);
+    if (bsearch(&(const char *){folder}, r->folders.v, r->folders.n, sizeof(*r->folders.v),
+                compare_names) == NULL) {
+        *out = (struct catalog_wal){NULL, 0, NULL, 0};
+        return PITR_OK;
+    }
+    return load_folder(r->s, r->cluster, folder, r->tli, log, r->seg_size, out, err);
+}
+
+bool catalog_reader_has_after(const struct catalog_reader *r, uint64_t segno)
+{
+    uint64_t log = segno / wal_segs_per_log(r->seg_size);
+    uint64_t last = 0;
+
+    return r->folders.n > 0 &&
+           str_parse_hex_u64(r->folders.v[r->folders.n - 1] + 8, 8, &last) == PITR_OK && last > log;
+}
+
+void catalog_reader_free(struct catalog_reader *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    names_fini(&r->folders);
+    free(r->cluster);
+    free(r);
+}
+
 enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint32_t tli,
                                    uint64_t from_segno, uint32_t seg_size, struct catalog_wal *out,
                                    struct pitr_err *err)

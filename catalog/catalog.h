@@ -98,6 +98,23 @@ enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint3
                                    uint64_t from_segno, uint32_t seg_size, struct catalog_wal *out,
                                    struct pitr_err *err) PITR_MUST_CHECK;
 
+/* The folders of one timeline, listed once and then loaded one at a time, so that a reader that
+ * stops early (a restore plan reaching its target) reads only what it walks through. */
+struct catalog_reader;
+
+/* Lists the folders of tli from the one holding from_segno on. The caller frees *out with
+ * catalog_reader_free. */
+enum pitr_rc catalog_reader_open(struct storage *s, const char *cluster, uint32_t tli,
+                                 uint64_t from_segno, uint32_t seg_size,
+                                 struct catalog_reader **out, struct pitr_err *err) PITR_MUST_CHECK;
+/* Loads the folder holding segno into *out (normalized; empty when the catalog has no such
+ * folder). The caller releases *out with catalog_wal_fini. */
+enum pitr_rc catalog_reader_load(struct catalog_reader *r, uint64_t segno, struct catalog_wal *out,
+                                 struct pitr_err *err) PITR_MUST_CHECK;
+/* Whether the catalog has a folder of this timeline after the one holding segno. */
+bool catalog_reader_has_after(const struct catalog_reader *r, uint64_t segno);
+void catalog_reader_free(struct catalog_reader *r);
+
 /* Index of (tli, segno) in a normalized w, or -1. */
 long catalog_find(const struct catalog_wal *w, uint32_t tli, uint64_t segno);
 

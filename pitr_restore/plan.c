@@ -218,17 +218,47 @@ static enum pitr_rc choose_backup(struct storage *s, const char *cluster, const 
 }
 
 /* Notes whether the catalog knows any segment after the first missing one (a gap rather than
- * the end). */
-static void note_gap(struct restore_plan *p, const struct catalog_wal *w, uint32_t tli,
-                     uint64_t missing)
+ * the end): in the folder loaded, or in a later folder. */
+static void note_gap(struct restore_plan *p, const struct catalog_wal *w,
+                     const struct catalog_reader *r, uint32_t tli, uint64_t missing)
 {
-    for (size_t i = w->n_segs; i-- > 0;) {
-        if (w->segs[i].tli == tli && w->segs[i].segno > missing) {
-            p->gap = true;
-            p->gap_tli = tli;
-            p->gap_segno = missing;
-            return;
+    bool later = catalog_reader_has_after(r, missing);
+
+    for (size_t i = w->n_segs; !later && i-- > 0;) {
+        later = w->segs[i].tli == tli && w->segs[i].segno > missing;
+    }
+    if (later) {
+        p->gap = true;
+        p->gap_tli = tli;
+        p->gap_segno = missing;
+    }
+}
+
+/* Whether recovery to the target ends inside segment (tli, segno), so later WAL does not matter:
+ * a time target at the first transaction end after it, an LSN in its segment, a restore point
+ * where it lies, an immediate target at the consistency point. */
+static bool target_reached(const struct restore_plan *p, const struct restore_options *o,
+                           const struct catalog_seg *seg, uint32_t tli, uint64_t segno)
+{
+    if (segno < p->stop_segno) {
+        return false;
+    }
+    switch (o->target) {
+    case RESTORE_TO_TIME:
+        return seg != NULL && seg->xacts > 0 && seg->last_xact_us > o->time_us;
+    case RESTORE_TO_LSN:
+        return segno >= wal_segno_of_lsn(o->lsn, p->backup.wal_seg_size);
+    case RESTORE_TO_IMMEDIATE:
+        return true;
+    case RESTORE_TO_NAME:
+        for (size_t i = 0; i < p->n_rps; i++) {
+            if (p->rps[i].tli == tli && strcmp(p->rps[i].name, o->value) == 0) {
+                return true;
+            }
         }
+        return false;
+    default:
+        return false; /* latest, or an xid the catalog does not index: walk to the end */
     }
 }
 
@@ -268,13 +298,17 @@ static void advance(struct restore_plan *p, uint32_t tli, uint64_t segno,
     }
 }
 
-/* Walks the WAL from the backup's start along the timeline path to the first missing segment,
- * by the catalog, checking the WAL object itself wherever the catalog has no entry. */
-static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct restore_plan *p,
+/* Walks the WAL from the backup's start along the timeline path, folder by folder of the
+ * catalog, to the segment where recovery reaches the target or to the first missing segment;
+ * wherever the catalog has no entry, and for the segments the backup itself needs, the WAL
+ * object is looked up in storage. */
+static enum pitr_rc walk_wal(struct storage *s, const char *cluster,
+                             const struct restore_options *o, struct restore_plan *p,
                              struct pitr_err *err)
 {
     const struct backup_record *b = &p->backup;
     uint32_t seg_size = b->wal_seg_size;
+    uint64_t per_folder = wal_segs_per_log(seg_size);
     uint64_t cur = p->start_segno;
     size_t first = 0;
     enum pitr_rc rc = PITR_OK;
@@ -288,27 +322,40 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster, struct rest
         uint64_t last = i < p->history.n
                             ? wal_segno_of_lsn(p->history.entries[i].end_lsn, seg_size) - 1
                             : UINT64_MAX;
+        struct catalog_reader *r = NULL;
         struct catalog_wal w = {NULL, 0, NULL, 0};
+        uint64_t loaded = UINT64_MAX; /* the folder in w */
         size_t next_rp = 0;
 
-        rc = catalog_load_timeline(s, cluster, tli, cur, seg_size, &w, err);
-        for (; rc == PITR_OK && cur <= last; cur++) {
-            long at = catalog_find(&w, tli, cur);
+        rc = catalog_reader_open(s, cluster, tli, cur, seg_size, &r, err);
+        for (; rc == PITR_OK && !stopped && cur <= last; cur++) {
             struct storage_info info = {0, 0, false};
-            bool found = at >= 0;
+            long at;
+            bool found;
 
+            if (cur / per_folder != loaded) {
+                catalog_wal_fini(&w);
+                rc = catalog_reader_load(r, cur, &w, err);
+                loaded = cur / per_folder;
+                next_rp = 0;
+            }
+            at = rc == PITR_OK ? catalog_find(&w, tli, cur) : -1;
+            found = at >= 0;
             /* the few segments the backup itself needs are checked in storage too */
-            if (!found || cur <= p->stop_segno) {
+            if (rc == PITR_OK && (!found || cur <= p->stop_segno)) {
                 rc = wal_stored(s, cluster, tli, cur, seg_size, &info, &found, err);
             }
-            if (rc != PITR_OK || !found) {
-                note_gap(p, &w, tli, cur);
+            if (rc == PITR_OK && !found) {
+                note_gap(p, &w, r, tli, cur);
                 stopped = true;
-                break;
+            } else if (rc == PITR_OK) {
+                advance(p, tli, cur, at >= 0 ? &w.segs[at] : NULL, &w, &next_rp, info.mtime);
+                p->reached = target_reached(p, o, at >= 0 ? &w.segs[at] : NULL, tli, cur);
+                stopped = p->reached;
             }
-            advance(p, tli, cur, at >= 0 ? &w.segs[at] : NULL, &w, &next_rp, info.mtime);
         }
         catalog_wal_fini(&w);
+        catalog_reader_free(r);
     }
     if (rc == PITR_OK && (p->end_tli == 0 || p->end_segno < p->stop_segno)) {
         char name[25];
@@ -344,6 +391,9 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
     char gap[25] = "";
     uint64_t end_lsn = (p->end_segno + 1) * (uint64_t)p->backup.wal_seg_size;
 
+    if (p->reached) {
+        return PITR_OK; /* the walk found where recovery stops */
+    }
     timestamp_format(window_end_us(p), end);
     if (p->gap) {
         wal_segment_name(p->gap_tli, p->gap_segno, p->backup.wal_seg_size, gap);
@@ -412,7 +462,7 @@ enum pitr_rc restore_plan_build(struct storage *s, const char *cluster, const st
         p.start_segno = wal_segno_of_lsn(p.backup.start_lsn, p.backup.wal_seg_size);
         /* the end-of-backup record ends before stop_lsn, in the segment that holds stop_lsn - 1 */
         p.stop_segno = wal_segno_of_lsn(p.backup.stop_lsn - 1, p.backup.wal_seg_size);
-        rc = walk_wal(s, cluster, &p, err);
+        rc = walk_wal(s, cluster, opts, &p, err);
     }
     if (rc == PITR_OK) {
         rc = check_window(&p, opts, err);
@@ -489,6 +539,12 @@ void restore_plan_print(const struct restore_plan *p, const struct restore_optio
     printf("  consistent:   at LSN %s\n", lsn);
     printf("  timeline:     recovery ends on timeline %u (--timeline %s)\n", p->target_tli,
            o->timeline ? o->timeline : "latest");
+    if (p->reached) {
+        printf("  WAL needed:   %s .. %s, all archived: recovery reaches the target in the last "
+               "one\n",
+               first_seg, last_seg);
+        return;
+    }
     printf("  WAL archived: %s .. %s, contiguous\n", first_seg, last_seg);
     if (p->gap) {
         char gap[25];

@@ -29,6 +29,8 @@ struct restore_plan {
     size_t uncataloged;      /* segments found in storage but not in the catalog */
     struct catalog_rp *rps;  /* restore points after the consistency point (owned) */
     size_t n_rps;
+    /* recovery reaches the target in (end_tli, end_segno): later WAL was not looked at */
+    bool reached;
     /* the first missing segment after end_segno, when later WAL exists beyond it */
     bool gap;
     uint32_t gap_tli;

@@ -16,7 +16,7 @@ source "$(dirname "$0")/restore_suite.inc"
 expect_status "--dry-run plans" 0 as_pg "$RESTORE" --config "$CONF" --target-dir "$WORK/dry" \
     --tablespace-map "$TS_DIR=$WORK/dry.ts1" --to "$T1" --dry-run
 check "and writes nothing" test ! -e "$WORK/dry" -a ! -e "$WORK/dry.ts1"
-check "it prints the WAL range" grep -Eq "WAL archived: [0-9A-F]{24} .. [0-9A-F]{24}" "$WORK/last.out"
+check "it prints the WAL range up to where recovery reaches the target" grep -Eq "WAL needed: +[0-9A-F]{24} .. [0-9A-F]{24}, all archived: recovery reaches the target in the last one" "$WORK/last.out"
 expect_status "a time before the oldest backup is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/early" --to '2001-02-03 04:05:06'
 expect_in_err "naming the earliest recoverable time" "2001-02-03 04:05:06\+00 is before the oldest backup .* earliest recoverable time is 20[0-9-]+ [0-9:]+\+00 \(backup $ID\)"

@@ -83,6 +83,16 @@ static void put_entry(struct storage *s, uint64_t segno, const uint64_t *offsets
     ck_assert_int_eq(catalog_record_segment(s, "c", &g, rps, n, &err), PITR_OK);
 }
 
+static enum pitr_rc plan_to(struct storage *s, enum restore_target target, struct restore_plan *p,
+                            struct pitr_err *err)
+{
+    struct restore_options o;
+
+    memset(&o, 0, sizeof(o));
+    o.target = target;
+    return restore_plan_build(s, "c", NULL, &o, p, err);
+}
+
 static enum pitr_rc plan_to_name(struct storage *s, const char *name, struct restore_plan *p,
                                  struct pitr_err *err)
 {
@@ -134,9 +144,10 @@ START_TEST(test_restore_plan_restore_points)
     ck_assert_msg(plan_to_name(s, "eight", &p, &err) == PITR_OK, "%s", err.msg);
     ck_assert_uint_eq(p.start_segno, 2);
     ck_assert_uint_eq(p.stop_segno, 3);
-    ck_assert_uint_eq(p.end_segno, 9);
-    ck_assert(p.gap);
-    ck_assert_uint_eq(p.gap_segno, 10);
+    /* the walk stops where recovery reaches the restore point: later WAL is not read */
+    ck_assert(p.reached);
+    ck_assert_uint_eq(p.end_segno, 8);
+    ck_assert(!p.gap);
     ck_assert_uint_eq(p.uncataloged, 1);
     ck_assert_uint_eq(p.n_rps, 5);
     ck_assert_str_eq(p.rps[0].name, "after consistency");
@@ -174,6 +185,16 @@ START_TEST(test_restore_plan_restore_point_refused)
     }
     ck_assert_msg(plan_to_name(s, "five b", &p, &err) == PITR_OK, "%s", err.msg);
     ck_assert_uint_eq(p.uncataloged, 0);
+    ck_assert(p.reached);
+    ck_assert_uint_eq(p.end_segno, 5);
+    ck_assert_uint_eq(p.n_rps, 4); /* up to the end of the segment holding "five b" */
+    restore_plan_fini(&p);
+    /* to the end: the walk goes on to the first missing segment and sees the gap after it */
+    ck_assert_int_eq(plan_to(s, RESTORE_TO_LATEST, &p, &err), PITR_OK);
+    ck_assert(!p.reached);
+    ck_assert_uint_eq(p.end_segno, 9);
+    ck_assert(p.gap);
+    ck_assert_uint_eq(p.gap_segno, 10);
     ck_assert_uint_eq(p.n_rps, 5);
     restore_plan_fini(&p);
     storage_free(s);
