@@ -2,8 +2,8 @@
 # pitr-catalog verify and metrics on a local, encrypted repository with a tablespace: a clean
 # repository verifies (newest backup, one by id, --all, --wal); each kind of damage, made in its
 # own copy of the repository, is reported naming the object (a flipped byte in base.tar, in
-# backup_manifest, in a tablespace tar and in a WAL segment, a missing object, a missing WAL
-# segment). metrics is checked with promtool when installed, else with a strict parser, and its
+# backup_manifest, in a tablespace tar and in a WAL segment, another backup's tar, a missing
+# object, a missing WAL segment). metrics is checked with promtool when installed, else with a strict parser, and its
 # values against what the test did; the example alert rules parse.
 source "$(dirname "$0")/lib.inc"
 
@@ -100,6 +100,13 @@ C=$(damaged)
 flip_middle "$(copy_of "$C")/$CLUSTER/backup/$NEWEST/$OID.tar"
 expect_problem "a flipped byte in the tablespace's tar" "$C" "backup/$NEWEST/$OID.tar"
 expect_status "the older backup in the same copy still verifies" 0 cat_as "$C" verify "$FIRST"
+
+C=$(damaged)
+cp "$(copy_of "$C")/$CLUSTER/backup/$FIRST/$OID.tar" "$(copy_of "$C")/$CLUSTER/backup/$NEWEST/$OID.tar"
+expect_problem "the older backup's tablespace tar in place of the newest's" "$C" \
+    "backup/$NEWEST/$OID.tar is not the object backup.info records"
+check "  and the files that differ from the manifest are named" grep -Eq \
+    "backup/$NEWEST/$OID.tar: \"pg_tblspc/$OID/[^\"]+\" (has [0-9]+ bytes|does not match)" "$WORK/last.out"
 
 C=$(damaged)
 flip_middle "$(copy_of "$C")/$CLUSTER/wal/${START_SEG:0:16}/$START_SEG"
