@@ -809,3 +809,66 @@ enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32
     catalog_wal_fini(&w);
     return rc;
 }
+
+struct last_archived {
+    struct storage *s;
+    struct catalog_seg seg;
+    bool found;
+};
+
+/* Every catalog file (merged or entry) below catalog/wal: parsed for its latest archive time. */
+static enum pitr_rc scan_archived(void *arg, const char *key, const struct storage_info *info,
+                                  struct pitr_err *err)
+{
+    struct last_archived *l = arg;
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+    enum pitr_rc rc;
+
+    const char *name = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
+    size_t len = strlen(name);
+
+    if (info->is_dir || !(len == 24 || (len == 20 && strcmp(name + 16, ".cat") == 0))) {
+        return PITR_OK;
+    }
+    buf_init(&text, 64 * 1024 * 1024);
+    rc = storage_get(l->s, key, &text, err);
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK; /* merged away since the listing: its facts are in the .cat file */
+    } else if (rc == PITR_OK) {
+        rc = catalog_parse((const char *)text.data, text.len, key, &w, err);
+    }
+    for (size_t i = 0; rc == PITR_OK && i < w.n_segs; i++) {
+        if (!l->found || w.segs[i].archived_us > l->seg.archived_us) {
+            l->seg = w.segs[i];
+            l->found = true;
+        }
+    }
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+    return rc;
+}
+
+enum pitr_rc catalog_last_archived(struct storage *s, const char *cluster, struct catalog_seg *out,
+                                   bool *found, struct pitr_err *err)
+{
+    struct last_archived l;
+    char dir[KEY_MAX];
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+
+    memset(&l, 0, sizeof(l));
+    l.s = s;
+    if (rc == PITR_OK) {
+        rc = storage_list(s, dir, STORAGE_LIST_RECURSIVE, scan_archived, &l, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        *found = l.found;
+        if (l.found) {
+            *out = l.seg;
+        }
+    }
+    return rc;
+}

@@ -180,4 +180,40 @@ enum pitr_rc catalog_check_run(struct storage *s, const char *cluster, catalog_r
 enum pitr_rc catalog_rebuild(struct storage *s, const char *cluster, const struct key *key,
                              size_t *segments, struct pitr_err *err) PITR_MUST_CHECK;
 
+/* --- verify: every byte a restore would need, read and checked -------------------------------- */
+
+struct catalog_verify {
+    size_t backups;
+    size_t objects;       /* objects read through the object checks (backup objects and WAL) */
+    uint64_t bytes;       /* stored bytes read */
+    size_t segments_read; /* WAL segments read (a subset of segments) */
+    size_t segments;      /* WAL segments checked present */
+    size_t problems;      /* lines reported */
+};
+
+/* Verifies backup `id` of the complete backups (oldest first; NULL id: every one of them): reads
+ * each of its objects through the object reader (decrypting with key, which may be NULL) and
+ * compares it with the backup record (size, stored size, SHA-256); checks every file of its tar
+ * archives against the backup_manifest (size, SHA-256; nothing is written) and that every file of
+ * the manifest was in them; then checks that every WAL segment from the backup's start to the end
+ * of its recoverable window (and the windows of timelines branching off it later) is in the
+ * repository, reading each one of the backup's start..stop range through the object reader and
+ * the WAL page checks, and each one of the window too when read_window_wal. Memory stays bounded:
+ * everything is streamed.
+ *
+ * Each problem (damage, a missing object or segment) is passed to report(arg, line), naming the
+ * object, and counted in out->problems; the run goes on. Failures that say nothing about the
+ * backup (network, I/O, a missing or wrong key: PITR_CONFIG) stop it and are returned.
+ * PITR_NOT_FOUND when id is not one of backups. */
+enum pitr_rc catalog_verify_run(struct storage *s, const char *cluster, const struct key *key,
+                                const struct backup_record *backups, size_t n_backups,
+                                const char *id, bool read_window_wal, catalog_report_fn *report,
+                                void *arg, struct catalog_verify *out,
+                                struct pitr_err *err) PITR_MUST_CHECK;
+
+/* The most recently archived segment the catalog knows of (every timeline); *found false when the
+ * catalog is empty. */
+enum pitr_rc catalog_last_archived(struct storage *s, const char *cluster, struct catalog_seg *out,
+                                   bool *found, struct pitr_err *err) PITR_MUST_CHECK;
+
 #endif

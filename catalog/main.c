@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/log.h"
@@ -27,8 +28,13 @@ static const char usage[] =
     "                and the restore points inside them\n"
     "  check         compare the catalog with the WAL objects; exit 1 on any difference\n"
     "  rebuild       rescan every archived WAL segment and rewrite the catalog from them\n"
+    "  verify [ID]   read every object of a backup (default: the newest) and the WAL to the end\n"
+    "                of its window through every check; exit 1 naming each problem\n"
+    "  metrics       Prometheus text format for node_exporter's textfile collector\n"
     "Options:\n"
     "  --json        machine-readable output (list, show, windows)\n"
+    "  --all         verify: every complete backup\n"
+    "  --wal         verify: read every WAL segment of the window, not only the backup's own\n"
     "  --config FILE configuration file (else $PITR_CONFIG, else /etc/pitr/pitr.conf)\n"
     "  --help, --version\n";
 
@@ -36,6 +42,8 @@ struct ctx {
     const struct config *cfg;
     struct repo_session repo; /* its key decrypts history files and WAL */
     bool json;
+    bool all;
+    bool wal;
     struct buf out;
 };
 
@@ -318,6 +326,225 @@ static enum pitr_rc cmd_rebuild(struct ctx *c, struct pitr_err *err)
     return rc;
 }
 
+/* --- verify ---------------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report_flush(void *arg, const char *line)
+{
+    (void)arg;
+    printf("%s\n", line);
+    fflush(stdout); /* a long run shows each problem when it is found */
+}
+
+static enum pitr_rc cmd_verify(struct ctx *c, const char *id, struct pitr_err *err)
+{
+    struct backup_record *list = NULL;
+    size_t n = 0;
+    struct catalog_verify r;
+    double t0 = now_s();
+    char bytes[16];
+    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
+
+    if (rc == PITR_OK && id == NULL && !c->all) {
+        if (n == 0) {
+            rc = err_set(err, PITR_NOT_FOUND, "no complete backup to verify");
+        } else {
+            id = list[n - 1].id;
+        }
+    }
+    if (rc == PITR_OK) {
+        rc = catalog_verify_run(c->repo.storage, c->repo.cluster, c->repo.key, list, n, id, c->wal,
+                                report_flush, NULL, &r, err);
+    }
+    if (rc == PITR_OK) {
+        str_human_bytes(r.bytes, bytes);
+        printf("verified %zu backup(s)%s%s: %zu objects, %s read, %zu WAL segments present (%zu "
+               "read) in %.1f s: %s\n",
+               r.backups, id ? " " : "", id ? id : "", r.objects, bytes, r.segments,
+               r.segments_read, now_s() - t0, r.problems == 0 ? "no problems" : "PROBLEMS FOUND");
+        if (r.problems > 0) {
+            rc = err_set(err, PITR_CORRUPT, "verify found %zu problem(s)", r.problems);
+        }
+    }
+    backup_list_free(list, n);
+    return rc;
+}
+
+/* --- metrics --------------------------------------------------------------------------------- */
+
+/* One metric's HELP and TYPE lines (every metric pitr exports is a gauge). */
+static enum pitr_rc metric_head(struct buf *o, const char *name, const char *help,
+                                struct pitr_err *err)
+{
+    return buf_printf(o, err, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+/* A label value in the exposition format: backslash, quote and newline escaped. */
+static enum pitr_rc label_value(struct buf *o, const char *v, struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+
+    for (const char *p = v; rc == PITR_OK && *p != '\0'; p++) {
+        if (*p == '\\' || *p == '"') {
+            rc = buf_printf(o, err, "\\%c", *p);
+        } else if (*p == '\n') {
+            rc = buf_printf(o, err, "\\n");
+        } else {
+            rc = buf_printf(o, err, "%c", *p);
+        }
+    }
+    return rc;
+}
+
+/* Seconds with the microseconds of a µs timestamp. */
+static enum pitr_rc seconds_us(struct buf *o, int64_t us, struct pitr_err *err)
+{
+    return buf_printf(o, err, "%s%" PRId64 ".%06" PRId64 "\n", us < 0 ? "-" : "",
+                      (us < 0 ? -us : us) / 1000000, (us < 0 ? -us : us) % 1000000);
+}
+
+/* The newest complete backup of each type (list is oldest first): per-type gauges. */
+static enum pitr_rc metrics_backups(struct buf *o, const struct backup_record *list, size_t n,
+                                    struct pitr_err *err)
+{
+    static const char *const names[] = {
+        "pitr_backup_last_success_timestamp_seconds",
+        "pitr_backup_last_size_bytes",
+        "pitr_backup_last_stored_size_bytes",
+        "pitr_backup_last_duration_seconds",
+    };
+    static const char *const helps[] = {
+        "When the newest complete backup of each type finished (its stop time).",
+        "Content size of the newest complete backup of each type (tar archives and manifest).",
+        "Bytes the newest complete backup of each type takes in the repository.",
+        "How long the newest complete backup of each type took.",
+    };
+    enum pitr_rc rc = PITR_OK;
+
+    for (size_t m = 0; rc == PITR_OK && m < sizeof(names) / sizeof(*names); m++) {
+        rc = metric_head(o, names[m], helps[m], err);
+        for (size_t i = n; rc == PITR_OK && i-- > 0;) {
+            const struct backup_record *b = &list[i];
+            bool newer = false;
+
+            for (size_t j = i + 1; j < n; j++) {
+                newer = newer || strcmp(list[j].type, b->type) == 0;
+            }
+            if (newer) {
+                continue; /* a newer backup of this type was printed */
+            }
+            rc = buf_printf(o, err, "%s{type=\"", names[m]);
+            rc = rc == PITR_OK ? label_value(o, b->type, err) : rc;
+            if (rc != PITR_OK) {
+                break;
+            }
+            switch (m) {
+            case 0:
+                rc = buf_printf(o, err, "\"} %" PRId64 "\n", b->stop_time);
+                break;
+            case 1:
+                rc = buf_printf(o, err, "\"} %" PRIu64 "\n", b->raw_bytes);
+                break;
+            case 2:
+                rc = buf_printf(o, err, "\"} %" PRIu64 "\n", b->stored_bytes);
+                break;
+            default:
+                rc = buf_printf(o, err, "\"} %" PRIu64 ".%03" PRIu64 "\n", b->duration_ms / 1000,
+                                b->duration_ms % 1000);
+                break;
+            }
+        }
+    }
+    return rc;
+}
+
+/* The latest window of each timeline (windows are sorted by timeline, then time). */
+static enum pitr_rc metrics_windows(struct buf *o, const struct catalog_windows *w,
+                                    struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+
+    for (int edge = 0; rc == PITR_OK && edge < 2; edge++) {
+        const char *name = edge == 0 ? "pitr_recovery_window_start_timestamp_seconds"
+                                     : "pitr_recovery_window_end_timestamp_seconds";
+
+        rc = metric_head(o, name,
+                         edge == 0 ? "Earliest time the latest recoverable window of each timeline "
+                                     "can restore to."
+                                   : "Latest time the latest recoverable window of each timeline "
+                                     "can restore to (its last archived commit).",
+                         err);
+        for (size_t i = 0; rc == PITR_OK && i < w->n; i++) {
+            if (i + 1 < w->n && w->v[i + 1].tli == w->v[i].tli) {
+                continue;
+            }
+            rc = buf_printf(o, err, "%s{timeline=\"%u\"} ", name, w->v[i].tli);
+            rc = rc == PITR_OK ? seconds_us(o, edge == 0 ? w->v[i].from_us : w->v[i].to_us, err)
+                               : rc;
+        }
+    }
+    return rc;
+}
+
+static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
+{
+    struct backup_record *list = NULL;
+    size_t n = 0;
+    struct catalog_windows w = {NULL, 0, NULL, 0, 0};
+    struct catalog_seg last;
+    bool archived = false;
+    struct buf *o = &c->out;
+    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
+
+    if (rc == PITR_OK) {
+        rc = catalog_windows_compute(c->repo.storage, c->repo.cluster, c->repo.key, list, n, &w,
+                                     err);
+    }
+    if (rc == PITR_OK) {
+        rc = catalog_last_archived(c->repo.storage, c->repo.cluster, &last, &archived, err);
+    }
+    if (rc == PITR_OK) {
+        rc = metric_head(o, "pitr_up", "1 when pitr-catalog could read the repository.", err);
+    }
+    rc = rc == PITR_OK ? buf_printf(o, err, "pitr_up 1\n") : rc;
+    rc = rc == PITR_OK ? metric_head(o, "pitr_backups_complete",
+                                     "Complete base backups in the repository.", err)
+                       : rc;
+    rc = rc == PITR_OK ? buf_printf(o, err, "pitr_backups_complete %zu\n", n) : rc;
+    rc = rc == PITR_OK ? metrics_backups(o, list, n, err) : rc;
+    if (rc == PITR_OK && archived) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        rc = metric_head(o, "pitr_wal_last_archive_timestamp_seconds",
+                         "When the most recently archived WAL segment was stored.", err);
+        rc = rc == PITR_OK ? buf_printf(o, err, "pitr_wal_last_archive_timestamp_seconds ") : rc;
+        rc = rc == PITR_OK ? seconds_us(o, last.archived_us, err) : rc;
+        rc = rc == PITR_OK ? metric_head(o, "pitr_wal_last_archive_age_seconds",
+                                         "Seconds since the most recently archived WAL segment "
+                                         "was stored.",
+                                         err)
+                           : rc;
+        rc = rc == PITR_OK ? buf_printf(o, err, "pitr_wal_last_archive_age_seconds ") : rc;
+        rc = rc == PITR_OK
+                 ? seconds_us(o,
+                              (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - last.archived_us,
+                              err)
+                 : rc;
+    }
+    rc = rc == PITR_OK ? metrics_windows(o, &w, err) : rc;
+    catalog_windows_fini(&w);
+    backup_list_free(list, n);
+    return rc;
+}
+
 static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct pitr_err *err)
 {
     enum pitr_rc rc;
@@ -334,6 +561,10 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
         rc = cmd_windows(c, err);
     } else if (strcmp(cmd, "check") == 0) {
         rc = cmd_check(c, err);
+    } else if (strcmp(cmd, "verify") == 0) {
+        rc = cmd_verify(c, arg, err);
+    } else if (strcmp(cmd, "metrics") == 0) {
+        rc = cmd_metrics(c, err);
     } else {
         rc = cmd_rebuild(c, err);
     }
@@ -348,11 +579,14 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},
+        {"all", no_argument, NULL, 'a'},
+        {"wal", no_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    static const char *const commands[] = {"list", "show", "windows", "check", "rebuild"};
+    static const char *const commands[] = {"list",    "show",   "windows", "check",
+                                           "rebuild", "verify", "metrics"};
     struct ctx c;
     struct cli cli = {NULL, 0, 0};
     struct config cfg;
@@ -373,6 +607,12 @@ int main(int argc, char **argv)
         case 'j':
             c.json = true;
             break;
+        case 'a':
+            c.all = true;
+            break;
+        case 'w':
+            c.wal = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -388,8 +628,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
         known = known || strcmp(cmd, commands[i]) == 0;
     }
-    if (!known || argc - optind != (strcmp(cmd, "show") == 0 ? 2 : 1)) {
-        fprintf(stderr, "pitr-catalog: expected one of list, show ID, windows, check, rebuild\n%s",
+    if (!known ||
+        (strcmp(cmd, "verify") == 0 ? argc - optind > (c.all ? 1 : 2)
+                                    : argc - optind != (strcmp(cmd, "show") == 0 ? 2 : 1))) {
+        fprintf(stderr,
+                "pitr-catalog: expected one of list, show ID, windows, check, rebuild, "
+                "verify [ID|--all], metrics\n%s",
                 usage);
         return 1;
     }
@@ -398,9 +642,14 @@ int main(int argc, char **argv)
     }
     c.cfg = &cfg;
     buf_init(&c.out, 256 * 1024 * 1024);
-    status = run(&c, cmd, argv[optind + 1 < argc ? optind + 1 : optind], &err) == PITR_OK ? 0 : 1;
+    status = run(&c, cmd, optind + 1 < argc ? argv[optind + 1] : NULL, &err) == PITR_OK ? 0 : 1;
     if (status != 0) {
         log_error("%s", err.msg);
+    }
+    if (status != 0 && strcmp(cmd, "metrics") == 0) {
+        /* still valid exposition text, so a scrape shows the failure rather than old values */
+        printf("# HELP pitr_up 1 when pitr-catalog could read the repository.\n"
+               "# TYPE pitr_up gauge\npitr_up 0\n");
     }
     buf_fini(&c.out);
     repo_session_close(&c.repo);

@@ -1,5 +1,6 @@
 /* extract: tar entries become files created exclusively (never replacing, never following a
- * symlink), hashed while written and compared with the manifest when each file ends. */
+ * symlink), hashed while written and compared with the manifest when each file ends. Check-only
+ * mode (root NULL) runs the same parsing and comparisons and touches no file. */
 #include "restore/extract.h"
 
 #include <errno.h>
@@ -22,11 +23,16 @@ struct link {
 };
 
 struct extract {
-    char *root;
+    char *root; /* NULL: check only */
     char *prefix;
     struct manifest *manifest;
     struct filter *reader;
-    /* the file being written */
+    extract_report_fn *report; /* check only: where mismatches go */
+    void *report_arg;
+    char *what;
+    size_t problems;
+    /* the file being written (or checked) */
+    bool in_file;
     int fd;
     char *path;
     struct manifest_file *entry;
@@ -59,21 +65,45 @@ static enum pitr_rc make_parents(struct extract *x, const char *name, struct pit
     return rc;
 }
 
+/* A file that does not match the manifest: the extract's error, or in check-only mode a report
+ * (and the archive is read on, so every damaged file is named). */
+static enum pitr_rc mismatch(struct extract *x, const struct pitr_err *found, struct pitr_err *err)
+{
+    char *line;
+
+    if (x->root != NULL) {
+        return err_copy(err, found);
+    }
+    line = xasprintf("%s: %s", x->what, found->msg);
+    x->report(x->report_arg, line);
+    free(line);
+    x->problems++;
+    return PITR_OK;
+}
+
 static enum pitr_rc begin_file(struct extract *x, const struct tar_entry *e, struct pitr_err *err)
 {
     char *mpath = xasprintf("%s%s", x->prefix, e->name);
 
+    x->in_file = true;
+    x->sha = sha256_filter_new();
+    x->size = 0;
     if (x->manifest != NULL) {
         x->entry = manifest_find(x->manifest, mpath);
         if (x->entry == NULL || x->entry->seen) {
-            enum pitr_rc rc = err_set(err, PITR_CORRUPT, "\"%s\" is %s the backup manifest", mpath,
-                                      x->entry ? "twice in the archive but once in" : "not in");
+            struct pitr_err found;
 
+            err_set(&found, PITR_CORRUPT, "\"%s\" is %s the backup manifest", mpath,
+                    x->entry ? "twice in the archive but once in" : "not in");
+            x->entry = NULL; /* nothing to compare it with */
             free(mpath);
-            return rc;
+            return mismatch(x, &found, err);
         }
     }
     free(mpath);
+    if (x->root == NULL) {
+        return PITR_OK;
+    }
     x->path = fs_path_join(x->root, e->name);
     /* exclusive and no symlink following: a restore never overwrites or writes elsewhere */
     x->fd = open(x->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -81,15 +111,13 @@ static enum pitr_rc begin_file(struct extract *x, const struct tar_entry *e, str
     if (x->fd < 0) {
         return err_sys(err, PITR_IO, "could not create \"%s\"", x->path);
     }
-    x->sha = sha256_filter_new();
-    x->size = 0;
     return PITR_OK;
 }
 
 static enum pitr_rc on_begin(void *arg, const struct tar_entry *e, struct pitr_err *err)
 {
     struct extract *x = arg;
-    enum pitr_rc rc = make_parents(x, e->name, err);
+    enum pitr_rc rc = x->root != NULL ? make_parents(x, e->name, err) : PITR_OK;
     char *path;
 
     if (rc != PITR_OK) {
@@ -99,6 +127,9 @@ static enum pitr_rc on_begin(void *arg, const struct tar_entry *e, struct pitr_e
     case TAR_FILE:
         return begin_file(x, e, err);
     case TAR_DIR:
+        if (x->root == NULL) {
+            return PITR_OK;
+        }
         path = fs_path_join(x->root, e->name);
         if (mkdir(path, (e->mode & 0750) | 0700) != 0 && errno != EEXIST) {
             rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", path);
@@ -120,7 +151,7 @@ static enum pitr_rc on_data(void *arg, const uint8_t *data, size_t len, struct p
     struct extract *x = arg;
     enum pitr_rc rc = filter_write(x->sha, data, len, err);
 
-    if (rc == PITR_OK) {
+    if (rc == PITR_OK && x->fd >= 0) {
         rc = fs_write_all(x->fd, data, len, x->path, err);
     }
     x->size += len;
@@ -134,6 +165,7 @@ static void close_file(struct extract *x)
         close(x->fd);
     }
     x->fd = -1;
+    x->in_file = false;
     filter_free(x->sha);
     x->sha = NULL;
     free(x->path);
@@ -144,30 +176,34 @@ static enum pitr_rc on_end(void *arg, struct pitr_err *err)
 {
     struct extract *x = arg;
     uint8_t digest[SHA256_LEN];
+    struct pitr_err found;
     enum pitr_rc rc = PITR_OK;
 
-    if (x->fd < 0) {
+    if (!x->in_file) {
         return PITR_OK; /* a directory or symlink */
     }
     rc = filter_finish(x->sha, err);
     sha256_filter_digest(x->sha, digest);
-    if (rc == PITR_OK && close(x->fd) != 0) {
+    if (rc == PITR_OK && x->fd >= 0 && close(x->fd) != 0) {
         rc = err_sys(err, PITR_IO, "could not close \"%s\"", x->path);
     }
     x->fd = -1;
     if (rc == PITR_OK && x->entry != NULL) {
         if (x->entry->size != x->size) {
-            rc = err_set(err, PITR_CORRUPT,
-                         "\"%s\" has %llu bytes, the backup manifest says %llu: the backup is "
-                         "damaged",
-                         x->entry->path, (unsigned long long)x->size,
-                         (unsigned long long)x->entry->size);
+            err_set(&found, PITR_CORRUPT,
+                    "\"%s\" has %llu bytes, the backup manifest says %llu: the backup is damaged",
+                    x->entry->path, (unsigned long long)x->size,
+                    (unsigned long long)x->entry->size);
+            rc = mismatch(x, &found, err);
         } else if (x->entry->has_sha256 && memcmp(digest, x->entry->sha256, SHA256_LEN) != 0) {
-            rc = err_set(err, PITR_CORRUPT,
-                         "\"%s\" does not match its SHA-256 in the backup manifest: the backup is "
-                         "damaged",
-                         x->entry->path);
-        } else {
+            err_set(&found, PITR_CORRUPT,
+                    "\"%s\" does not match its SHA-256 in the backup manifest: the backup is "
+                    "damaged",
+                    x->entry->path);
+            rc = mismatch(x, &found, err);
+        }
+        /* a reported mismatch (check only) counts as seen: named once, not again as missing */
+        if (rc == PITR_OK) {
             x->entry->seen = true;
         }
     }
@@ -188,6 +224,26 @@ struct extract *extract_new(const char *root, const char *prefix, struct manifes
     x->fd = -1;
     x->reader = tar_reader_new(&handler, x, root);
     return x;
+}
+
+struct extract *extract_check_new(const char *what, const char *prefix, struct manifest *manifest,
+                                  extract_report_fn *report, void *arg)
+{
+    struct extract *x = xcalloc(1, sizeof(*x));
+
+    x->what = xstrdup(what);
+    x->prefix = xstrdup(prefix);
+    x->manifest = manifest;
+    x->report = report;
+    x->report_arg = arg;
+    x->fd = -1;
+    x->reader = tar_reader_new(&handler, x, what);
+    return x;
+}
+
+size_t extract_problems(const struct extract *x)
+{
+    return x->problems;
 }
 
 struct filter *extract_sink(struct extract *x)
@@ -224,6 +280,7 @@ void extract_free(struct extract *x)
     }
     free(x->links);
     free(x->root);
+    free(x->what);
     free(x->prefix);
     free(x);
 }
