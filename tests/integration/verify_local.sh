@@ -29,6 +29,7 @@ psql_at "$PORT" "create tablespace ts1 location '$TS_DIR'"
 psql_at "$PORT" "create table t(n int) tablespace ts1; insert into t select generate_series(1, 20000)"
 psql_at "$PORT" "create table b(n int); insert into b select generate_series(1, 20000)"
 check "a daily backup" as_pg "$BASEBACKUP" --config "$CONF" --quiet --type daily
+sleep 1.1 # its window starts at its stop time, rounded up to the second
 psql_at "$PORT" "insert into t select generate_series(1, 5000)"
 switch_wal "$PORT" >/dev/null
 check "a weekly backup" as_pg "$BASEBACKUP" --config "$CONF" --quiet --type weekly
