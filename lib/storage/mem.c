@@ -204,7 +204,7 @@ static void mem_free(struct storage *s)
 }
 
 static const struct storage_ops mem_ops = {
-    "mem", mem_stat, mem_read, mem_write_open, mem_list, mem_remove, mem_free,
+    "mem", mem_stat, mem_read, mem_write_open, mem_list, mem_remove, mem_free, NULL,
 };
 
 struct storage *mem_storage_new(void)

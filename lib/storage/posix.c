@@ -386,6 +386,21 @@ static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr
     return rc;
 }
 
+static enum pitr_rc posix_remove_dir(struct storage *s, const char *dir, struct pitr_err *err)
+{
+    char *path = key_path((struct posix_storage *)s, dir);
+    enum pitr_rc rc = PITR_OK;
+
+    /* one that is not empty (an object or a writer's temp file arrived) stays */
+    if (rmdir(path) == 0) {
+        rc = fs_fsync_dir(path, err);
+    } else if (errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
+        rc = err_sys(err, PITR_IO, "could not remove directory \"%s\"", path);
+    }
+    free(path);
+    return rc;
+}
+
 static void posix_free(struct storage *s)
 {
     struct posix_storage *ps = (struct posix_storage *)s;
@@ -395,7 +410,8 @@ static void posix_free(struct storage *s)
 }
 
 static const struct storage_ops posix_ops = {
-    "posix", posix_stat, posix_read, posix_write_open, posix_list, posix_remove, posix_free,
+    "posix",    posix_stat,   posix_read, posix_write_open,
+    posix_list, posix_remove, posix_free, posix_remove_dir,
 };
 
 struct storage *posix_storage_new(const char *dir, struct pitr_err *err)

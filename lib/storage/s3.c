@@ -1601,7 +1601,7 @@ static void s3_free(struct storage *st)
 }
 
 static const struct storage_ops s3_ops = {
-    "s3", s3_stat, s3_read, s3_write_open, s3_list, s3_remove, s3_free,
+    "s3", s3_stat, s3_read, s3_write_open, s3_list, s3_remove, s3_free, NULL,
 };
 
 static bool warned_verify_tls;

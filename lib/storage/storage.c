@@ -78,6 +78,16 @@ enum pitr_rc storage_remove(struct storage *s, const char *key, struct pitr_err 
     return rc != PITR_OK ? rc : s->ops->remove(s, key, err);
 }
 
+enum pitr_rc storage_remove_dir(struct storage *s, const char *dir, struct pitr_err *err)
+{
+    enum pitr_rc rc = check_key(dir, false, err);
+
+    if (rc != PITR_OK || s->ops->remove_dir == NULL) {
+        return rc;
+    }
+    return s->ops->remove_dir(s, dir, err);
+}
+
 void storage_free(struct storage *s)
 {
     if (s != NULL) {

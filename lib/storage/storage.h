@@ -83,6 +83,11 @@ enum pitr_rc storage_list(struct storage *s, const char *dir, enum storage_list_
 /* Removes one object; removing a missing object succeeds. */
 enum pitr_rc storage_remove(struct storage *s, const char *key,
                             struct pitr_err *err) PITR_MUST_CHECK;
+/* Removes directory dir when it holds nothing, so that a store with directories (posix) does not
+ * keep empty ones behind removed objects; one that is not empty (written to meanwhile) or missing
+ * is left alone and succeeds, and so does every call on stores without directories. */
+enum pitr_rc storage_remove_dir(struct storage *s, const char *dir,
+                                struct pitr_err *err) PITR_MUST_CHECK;
 void storage_free(struct storage *s);
 
 /* Convenience: writes a whole small buffer as one object. */

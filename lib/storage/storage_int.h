@@ -16,6 +16,8 @@ struct storage_ops {
                          storage_list_fn *fn, void *arg, struct pitr_err *err);
     enum pitr_rc (*remove)(struct storage *s, const char *key, struct pitr_err *err);
     void (*free)(struct storage *s);
+    /* Optional (NULL where directories are not objects, as on S3): removes dir if it is empty. */
+    enum pitr_rc (*remove_dir)(struct storage *s, const char *dir, struct pitr_err *err);
 };
 
 struct storage {

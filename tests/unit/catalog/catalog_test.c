@@ -650,7 +650,7 @@ static void c_free(struct storage *s)
 }
 
 static const struct storage_ops counting_ops = {
-    "counting", c_stat, c_read, c_write_open, c_list, c_remove, c_free,
+    "counting", c_stat, c_read, c_write_open, c_list, c_remove, c_free, NULL,
 };
 
 static struct counting *counting_new(void)

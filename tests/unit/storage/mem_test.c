@@ -48,6 +48,7 @@ START_TEST(test_mem_storage_contract)
     ck_assert_str_eq((char *)b.data, "c/info;c/wal/a;c/wal/b;");
     ck_assert_int_eq(storage_remove(s, "c/wal/a", &err), PITR_OK);
     ck_assert_int_eq(storage_remove(s, "c/wal/a", &err), PITR_OK);
+    ck_assert_int_eq(storage_remove_dir(s, "c/wal", &err), PITR_OK); /* no directories: a no-op */
     ck_assert_int_eq(storage_get(s, "c/wal/a", &b, &err), PITR_NOT_FOUND);
     buf_fini(&b);
     storage_free(s);

@@ -204,6 +204,32 @@ START_TEST(test_storage_list)
 }
 END_TEST
 
+START_TEST(test_storage_remove_dir)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    char path[512];
+
+    ck_assert_int_eq(storage_put(s, "c/backup/x/a", NULL, (const uint8_t *)"v", 1, &err), PITR_OK);
+    ck_assert_int_eq(storage_put(s, "c/backup/y/b", NULL, (const uint8_t *)"v", 1, &err), PITR_OK);
+    /* not empty: left alone, and that is no error */
+    ck_assert_int_eq(storage_remove_dir(s, "c/backup/x", &err), PITR_OK);
+    snprintf(path, sizeof(path), "%s/repo/c/backup/x/a", testutil_tmpdir());
+    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert_int_eq(storage_remove(s, "c/backup/x/a", &err), PITR_OK);
+    ck_assert_int_eq(storage_remove_dir(s, "c/backup/x", &err), PITR_OK);
+    snprintf(path, sizeof(path), "%s/repo/c/backup", testutil_tmpdir());
+    ck_assert_int_eq(count_entries(path), 1); /* y stays */
+    /* missing: succeeds */
+    ck_assert_int_eq(storage_remove_dir(s, "c/backup/x", &err), PITR_OK);
+    ck_assert_int_eq(storage_remove_dir(s, "../x", &err), PITR_INTERNAL);
+    /* a file is not a directory */
+    ck_assert_int_eq(storage_remove_dir(s, "c/backup/y/b", &err), PITR_IO);
+    ck_assert_msg(strstr(err.msg, "could not remove directory") != NULL, "%s", err.msg);
+    storage_free(s);
+}
+END_TEST
+
 START_TEST(test_storage_bad_keys)
 {
     struct storage *s = open_repo();
@@ -389,6 +415,7 @@ Suite *posix_suite(void)
     tcase_add_test(tc, test_storage_not_found);
     tcase_add_test(tc, test_storage_list);
     tcase_add_test(tc, test_storage_bad_keys);
+    tcase_add_test(tc, test_storage_remove_dir);
     tcase_add_test(tc, test_storage_remove_sweeps_abandoned_temps);
     tcase_add_test(tc, test_storage_remove_spares_live_writer);
     suite_add_tcase(s, tc);
