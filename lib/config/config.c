@@ -15,7 +15,7 @@
 #include "base/xalloc.h"
 #include "object/object.h"
 
-enum key_type { KEY_STRING, KEY_BOOL, KEY_UINT, KEY_SIZE, KEY_LOG_LEVEL };
+enum key_type { KEY_STRING, KEY_BOOL, KEY_UINT, KEY_SIZE, KEY_LOG_LEVEL, KEY_RETENTION };
 
 struct key_def {
     const char *name;
@@ -49,6 +49,13 @@ static const struct key_def keys[] = {
     {"backup_compress_on", KEY_STRING, FIELD(backup_compress_on), "auto"},
     {"backup_wal_timeout", KEY_UINT, FIELD(backup_wal_timeout), "600"},
     {"log_level", KEY_LOG_LEVEL, FIELD(log_level), "info"},
+    /* the operations guide's retention table; manual backups are kept until removed by hand */
+    {"retention_daily", KEY_RETENTION, FIELD(retention_daily), "30d"},
+    {"retention_weekly", KEY_RETENTION, FIELD(retention_weekly), "90d"},
+    {"retention_monthly", KEY_RETENTION, FIELD(retention_monthly), "365d"},
+    {"retention_pre_migration", KEY_RETENTION, FIELD(retention_pre_migration), "7d"},
+    {"retention_manual", KEY_RETENTION, FIELD(retention_manual), "forever"},
+    {"retention_min_full", KEY_UINT, FIELD(retention_min_full), "2"},
 };
 
 static const struct key_def *find_key(const char *name)
@@ -59,6 +66,39 @@ static const struct key_def *find_key(const char *name)
         }
     }
     return NULL;
+}
+
+/* A retention: "forever", or a whole number of days ("30d") or hours ("12h") as seconds. */
+static enum pitr_rc parse_retention(const char *value, const char *what, uint64_t *out,
+                                    struct pitr_err *err)
+{
+    size_t len = strlen(value);
+    char digits[32];
+    uint64_t n = 0;
+    uint64_t unit;
+    bool ok;
+    struct pitr_err ignored;
+
+    if (strcmp(value, "forever") == 0) {
+        *out = CONFIG_RETENTION_FOREVER;
+        return PITR_OK;
+    }
+    unit = len > 0 && value[len - 1] == 'd' ? 86400 : len > 0 && value[len - 1] == 'h' ? 3600 : 0;
+    ok = unit != 0 && len >= 2 && len - 1 < sizeof(digits);
+    if (ok) {
+        memcpy(digits, value, len - 1);
+        digits[len - 1] = '\0';
+        /* a bound far beyond any retention keeps the product away from CONFIG_RETENTION_FOREVER */
+        ok = str_parse_u64(digits, what, &n, &ignored) == PITR_OK && n <= 1000000;
+    }
+    if (!ok) {
+        return err_set(err, PITR_CONFIG,
+                       "invalid %s \"%s\": expected a number of days or hours (30d, 12h) or "
+                       "forever",
+                       what, value);
+    }
+    *out = n * unit;
+    return PITR_OK;
 }
 
 /* Stores value into the field; the message names `where` (file:line or the variable). */
@@ -87,6 +127,9 @@ static enum pitr_rc set_value(struct config *cfg, const struct key_def *k, const
         break;
     case KEY_LOG_LEVEL:
         rc = log_level_parse(value, field, err);
+        break;
+    case KEY_RETENTION:
+        rc = parse_retention(value, k->name, field, err);
         break;
     }
     if (rc != PITR_OK && where != NULL) {
@@ -291,6 +334,13 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
     }
     if (cfg->s3_max_attempts < 1 || cfg->fetch_max_attempts < 1) {
         return err_set(err, PITR_CONFIG, "%s: s3_max_attempts and fetch_max_attempts must be >= 1",
+                       where);
+    }
+    if (cfg->retention_min_full < 1) {
+        /* the newest complete backup is what every restore to now starts from */
+        return err_set(err, PITR_CONFIG,
+                       "%s: retention_min_full must be at least 1: the newest backup is never "
+                       "expired",
                        where);
     }
     if (cfg->cluster != NULL) {

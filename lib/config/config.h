@@ -12,6 +12,9 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/pitr/pitr.conf"
 
+/* A retention of "forever": the backups of that type never expire. */
+static const uint64_t CONFIG_RETENTION_FOREVER = UINT64_MAX;
+
 struct config {
     char *source;              /* the file that was read, or NULL when none was */
     char *repo;                /* "/path", "file:///path" or "s3://bucket/prefix" */
@@ -36,6 +39,14 @@ struct config {
     char *backup_compress_on;    /* "auto", "server" or "client" */
     uint64_t backup_wal_timeout; /* seconds pitr-basebackup waits for its WAL to be archived */
     enum log_level log_level;
+    /* pitr-catalog expire: how long each type of backup is kept, in seconds after its stop time
+     * (CONFIG_RETENTION_FOREVER: never expires), and how many complete backups always stay */
+    uint64_t retention_daily;
+    uint64_t retention_weekly;
+    uint64_t retention_monthly;
+    uint64_t retention_pre_migration;
+    uint64_t retention_manual;
+    uint64_t retention_min_full; /* >= 1 */
 };
 
 /* Finds the file (explicit path, else $PITR_CONFIG, else CONFIG_DEFAULT_PATH), parses it,

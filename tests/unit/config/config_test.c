@@ -60,6 +60,13 @@ START_TEST(test_config_load_good_file)
     ck_assert_uint_eq(cfg.s3_upload_concurrency, 4);
     ck_assert_ptr_null(cfg.pgdata);
     ck_assert_ptr_null(cfg.encryption_key_file);
+    /* the operations guide's retention table */
+    ck_assert_uint_eq(cfg.retention_daily, 30 * 86400);
+    ck_assert_uint_eq(cfg.retention_weekly, 90 * 86400);
+    ck_assert_uint_eq(cfg.retention_monthly, 365 * 86400);
+    ck_assert_uint_eq(cfg.retention_pre_migration, 7 * 86400);
+    ck_assert_uint_eq(cfg.retention_manual, CONFIG_RETENTION_FOREVER);
+    ck_assert_uint_eq(cfg.retention_min_full, 2);
     config_fini(&cfg);
 }
 END_TEST
@@ -192,6 +199,64 @@ START_TEST(test_config_load_upload_concurrency)
 }
 END_TEST
 
+static const struct {
+    const char *line;
+    enum pitr_rc rc;
+    uint64_t want;   /* retention_daily when accepted */
+    const char *msg; /* after "<path>", when refused */
+} retention[] = {
+    {"retention_daily = 14d", PITR_OK, 14 * 86400, NULL},
+    {"retention_daily = 36h", PITR_OK, 36 * 3600, NULL},
+    {"retention_daily = 0h", PITR_OK, 0, NULL},
+    {"retention_daily = forever", PITR_OK, UINT64_MAX, NULL},
+    {"retention_daily = 1000000d", PITR_OK, 1000000ull * 86400, NULL},
+    {"retention_daily = 30", PITR_CONFIG, 0,
+     ":2: invalid retention_daily \"30\": expected a number of days or hours (30d, 12h) or "
+     "forever"},
+    {"retention_weekly = 2w", PITR_CONFIG, 0,
+     ":2: invalid retention_weekly \"2w\": expected a number of days or hours (30d, 12h) or "
+     "forever"},
+    {"retention_monthly = d", PITR_CONFIG, 0,
+     ":2: invalid retention_monthly \"d\": expected a number of days or hours (30d, 12h) or "
+     "forever"},
+    {"retention_manual = -3d", PITR_CONFIG, 0,
+     ":2: invalid retention_manual \"-3d\": expected a number of days or hours (30d, 12h) or "
+     "forever"},
+    {"retention_pre_migration = 1000001d", PITR_CONFIG, 0,
+     ":2: invalid retention_pre_migration \"1000001d\": expected a number of days or hours "
+     "(30d, 12h) or forever"},
+    {"retention_daily = Forever", PITR_CONFIG, 0,
+     ":2: invalid retention_daily \"Forever\": expected a number of days or hours (30d, 12h) or "
+     "forever"},
+    {"retention_min_full = 1", PITR_OK, 30 * 86400, NULL},
+    {"retention_min_full = 0", PITR_CONFIG, 0,
+     ": retention_min_full must be at least 1: the newest backup is never expired"},
+    {"retention_min_full = two", PITR_CONFIG, 0,
+     ":2: invalid retention_min_full \"two\": expected a whole number"},
+};
+
+START_TEST(test_config_load_retention)
+{
+    struct config cfg;
+    struct pitr_err err;
+    char text[128];
+    char expect[1024];
+    const char *path;
+
+    clear_env();
+    snprintf(text, sizeof(text), "repo = /a\n%s\n", retention[_i].line);
+    path = write_conf("retention.conf", text);
+    ck_assert_int_eq(config_load(path, &cfg, &err), retention[_i].rc);
+    if (retention[_i].rc == PITR_OK) {
+        ck_assert_uint_eq(cfg.retention_daily, retention[_i].want);
+        config_fini(&cfg);
+    } else {
+        snprintf(expect, sizeof(expect), "%s%s", path, retention[_i].msg);
+        ck_assert_str_eq(err.msg, expect);
+    }
+}
+END_TEST
+
 START_TEST(test_config_load_upload_concurrency_env)
 {
     struct config cfg;
@@ -277,6 +342,8 @@ Suite *config_suite(void)
     tcase_add_loop_test(tc, test_config_load_upload_concurrency, 0,
                         sizeof(concurrency) / sizeof(concurrency[0]));
     tcase_add_test(tc, test_config_load_upload_concurrency_env);
+    tcase_add_loop_test(tc, test_config_load_retention, 0,
+                        sizeof(retention) / sizeof(retention[0]));
     tcase_add_test(tc, test_config_load_missing_file);
     tcase_add_test(tc, test_credentials_load);
     suite_add_tcase(s, tc);
