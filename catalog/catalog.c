@@ -810,6 +810,55 @@ enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32
     return rc;
 }
 
+enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32_t tli,
+                                  uint64_t segno, uint64_t before_segno, uint32_t seg_size,
+                                  struct pitr_err *err)
+{
+    char folder[17];
+    char key[KEY_MAX];
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+    struct write_opts opts = {false, 0};
+    size_t k = 0;
+    enum pitr_rc rc;
+
+    folder_name(tli, segno, seg_size, folder);
+    buf_init(&text, CATALOG_FILE_MAX);
+    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
+    if (rc == PITR_OK) {
+        rc = read_into(s, key, &w, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        buf_fini(&text);
+        return PITR_OK;
+    }
+    for (size_t i = 0; rc == PITR_OK && i < w.n_segs; i++) {
+        if (w.segs[i].segno >= before_segno) {
+            w.segs[k++] = w.segs[i];
+        }
+    }
+    w.n_segs = k;
+    k = 0;
+    for (size_t i = 0; rc == PITR_OK && i < w.n_rps; i++) {
+        if (wal_segno_of_lsn(w.rps[i].lsn, seg_size) >= before_segno) {
+            w.rps[k++] = w.rps[i];
+        }
+    }
+    w.n_rps = k;
+    if (rc == PITR_OK && w.n_segs == 0) {
+        rc = storage_remove(s, key, err);
+    } else if (rc == PITR_OK) {
+        catalog_wal_normalize(&w);
+        rc = format_all(&w, &text, err);
+        if (rc == PITR_OK) {
+            rc = storage_put(s, key, &opts, text.data, text.len, err);
+        }
+    }
+    buf_fini(&text);
+    catalog_wal_fini(&w);
+    return rc;
+}
+
 struct last_archived {
     struct storage *s;
     struct catalog_seg seg;

@@ -92,6 +92,13 @@ enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32
                                   uint64_t segno, uint32_t seg_size,
                                   struct pitr_err *err) PITR_MUST_CHECK;
 
+/* Rewrites the merged file of the WAL folder that holds (tli, segno) without the segments before
+ * before_segno and their restore points, and removes it when nothing is left (a missing file is
+ * fine). For expire, once those segments' entries are gone: a merge never drops anything. */
+enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32_t tli,
+                                  uint64_t segno, uint64_t before_segno, uint32_t seg_size,
+                                  struct pitr_err *err) PITR_MUST_CHECK;
+
 /* Loads what the catalog knows of timeline tli from the folder holding from_segno onwards
  * (from_segno 0: everything). The caller releases *out with catalog_wal_fini. */
 enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint32_t tli,
@@ -215,5 +222,52 @@ enum pitr_rc catalog_verify_run(struct storage *s, const char *cluster, const st
  * catalog is empty. */
 enum pitr_rc catalog_last_archived(struct storage *s, const char *cluster, struct catalog_seg *out,
                                    bool *found, struct pitr_err *err) PITR_MUST_CHECK;
+
+/* --- expire: retention of backups and the WAL they need ------------------------------------- */
+
+/* How long backups are kept: seconds after its stop time per type (CONFIG_RETENTION_FOREVER:
+ * never), and the newest min_full complete backups always stay. */
+struct catalog_retention {
+    uint64_t daily;
+    uint64_t weekly;
+    uint64_t monthly;
+    uint64_t pre_migration;
+    uint64_t manual;
+    uint64_t min_full;
+};
+
+/* Decides which of n complete backups expire at `now` (seconds since the epoch): a backup expires
+ * when its stop time is more than its type's retention before now (an unknown type never
+ * expires), except that the newest of those stay as long as fewer than max(min_full, 1) complete
+ * backups would be left, so the only backup never goes. Sets expire[i] for each (n entries) and
+ * returns how many. Pure: no I/O. */
+size_t catalog_expire_decide(const struct backup_record *backups, size_t n,
+                             const struct catalog_retention *p, int64_t now, bool *expire);
+
+struct catalog_expire {
+    size_t backups;      /* complete backups expired */
+    size_t kept;         /* complete backups kept */
+    size_t leftovers;    /* directories of interrupted expires removed */
+    size_t segments;     /* WAL segments removed */
+    size_t wal_files;    /* other WAL files removed (.backup, .partial) */
+    uint64_t bytes;      /* stored bytes of everything removed */
+    bool wal_kept;       /* WAL removal was skipped (a backup in progress might need it) */
+    char first_kept[25]; /* the first segment kept on the oldest kept backup's timeline, or "" */
+};
+
+/* Applies the retention p at `now` to the cluster: every complete backup catalog_expire_decide
+ * picks goes (backup.info first, so it is never listed or restored half-removed; backup.start
+ * last, so pitr-basebackup --cleanup can finish an interrupted removal), then the WAL no kept
+ * backup needs: segments, .partial and .backup files before the start segment of the kept backup
+ * that starts first, on its timeline and earlier ones, with their catalog entries and merged
+ * catalog lines (catalog first, so the catalog never names a removed object). History files and
+ * later timelines are never touched; incomplete backups are left to pitr-basebackup --cleanup,
+ * and one whose owner may be alive and that began before the oldest kept backup stopped keeps
+ * every WAL segment. Each backup and each WAL range is passed to report(arg, line); with dry_run
+ * nothing is changed. Re-running after an interruption finishes the job. */
+enum pitr_rc catalog_expire_run(struct storage *s, const char *cluster,
+                                const struct catalog_retention *p, int64_t now, bool dry_run,
+                                catalog_report_fn *report, void *arg, struct catalog_expire *out,
+                                struct pitr_err *err) PITR_MUST_CHECK;
 
 #endif

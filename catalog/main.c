@@ -31,10 +31,13 @@ static const char usage[] =
     "  verify [ID]   read every object of a backup (default: the newest) and the WAL to the end\n"
     "                of its window through every check; exit 1 naming each problem\n"
     "  metrics       Prometheus text format for node_exporter's textfile collector\n"
+    "  expire        remove the backups older than their type's retention_* (keeping the newest\n"
+    "                retention_min_full), then the WAL no remaining backup needs\n"
     "Options:\n"
     "  --json        machine-readable output (list, show, windows)\n"
     "  --all         verify: every complete backup\n"
     "  --wal         verify: read every WAL segment of the window, not only the backup's own\n"
+    "  --dry-run     expire: print what would go and how many bytes it frees; change nothing\n"
     "  --config FILE configuration file (else $PITR_CONFIG, else /etc/pitr/pitr.conf)\n"
     "  --help, --version\n";
 
@@ -44,6 +47,7 @@ struct ctx {
     bool json;
     bool all;
     bool wal;
+    bool dry_run;
     struct buf out;
 };
 
@@ -545,6 +549,37 @@ static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
     return rc;
 }
 
+/* --- expire -------------------------------------------------------------------------------- */
+
+static enum pitr_rc cmd_expire(struct ctx *c, struct pitr_err *err)
+{
+    const struct config *cfg = c->cfg;
+    struct catalog_retention p = {cfg->retention_daily,   cfg->retention_weekly,
+                                  cfg->retention_monthly, cfg->retention_pre_migration,
+                                  cfg->retention_manual,  cfg->retention_min_full};
+    struct catalog_expire r;
+    char bytes[16];
+    enum pitr_rc rc = catalog_expire_run(c->repo.storage, c->repo.cluster, &p, (int64_t)time(NULL),
+                                         c->dry_run, report_flush, NULL, &r, err);
+
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    str_human_bytes(r.bytes, bytes);
+    printf("%s %zu backup(s), %zu WAL segment(s) and %zu other WAL file(s): %s; kept %zu "
+           "backup(s)",
+           c->dry_run ? "dry run, nothing removed: would expire" : "expired",
+           r.backups + r.leftovers, r.segments, r.wal_files, bytes, r.kept);
+    if (r.wal_kept) {
+        printf(", and all WAL (a backup in progress may need it)\n");
+    } else if (r.first_kept[0] != '\0') {
+        printf(", WAL from %s on\n", r.first_kept);
+    } else {
+        printf("\n");
+    }
+    return PITR_OK;
+}
+
 static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct pitr_err *err)
 {
     enum pitr_rc rc;
@@ -565,6 +600,8 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
         rc = cmd_verify(c, arg, err);
     } else if (strcmp(cmd, "metrics") == 0) {
         rc = cmd_metrics(c, err);
+    } else if (strcmp(cmd, "expire") == 0) {
+        rc = cmd_expire(c, err);
     } else {
         rc = cmd_rebuild(c, err);
     }
@@ -577,16 +614,13 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"all", no_argument, NULL, 'a'},
-        {"wal", no_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+        {"all", no_argument, NULL, 'a'},          {"wal", no_argument, NULL, 'w'},
+        {"dry-run", no_argument, NULL, 'n'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     static const char *const commands[] = {"list",    "show",   "windows", "check",
-                                           "rebuild", "verify", "metrics"};
+                                           "rebuild", "verify", "metrics", "expire"};
     struct ctx c;
     struct cli cli = {NULL, 0, 0};
     struct config cfg;
@@ -613,6 +647,9 @@ int main(int argc, char **argv)
         case 'w':
             c.wal = true;
             break;
+        case 'n':
+            c.dry_run = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -633,7 +670,7 @@ int main(int argc, char **argv)
                                     : argc - optind != (strcmp(cmd, "show") == 0 ? 2 : 1))) {
         fprintf(stderr,
                 "pitr-catalog: expected one of list, show ID, windows, check, rebuild, "
-                "verify [ID|--all], metrics\n%s",
+                "verify [ID|--all], metrics, expire [--dry-run]\n%s",
                 usage);
         return 1;
     }
