@@ -630,6 +630,11 @@ static enum pitr_rc cleanup_backup(struct cleanup_ctx *c, const char *dir, struc
             rc = storage_remove(c->storage, key, err);
         }
         if (rc == PITR_OK) {
+            /* an empty directory left behind would make the next --cleanup fail to find its
+             * backup.start */
+            rc = storage_remove_dir(c->storage, dir, err);
+        }
+        if (rc == PITR_OK) {
             c->removed++;
             if (!c->quiet) {
                 printf("removed incomplete backup %s (started by %s pid %" PRId64 ")\n", r.id,
