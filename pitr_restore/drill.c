@@ -425,6 +425,13 @@ enum pitr_rc drill_run(const struct config *cfg, const struct restore_options *r
     d.o = dopts;
     d.quiet = ropts->quiet;
     d.r = out;
+    if (geteuid() == 0) {
+        /* before anything is made or recorded: root-owned files in the repository would stop
+         * the next drill, run as postgres, from recording its result */
+        return err_set(err, PITR_CONFIG,
+                       "pitr-restore --drill must not run as root: run it as the server's OS "
+                       "user (e.g. runuser -u postgres -- pitr-restore --drill)");
+    }
     buf_init(&settings, 65536);
     rc = make_dir(&d, err);
     if (rc == PITR_OK) {

@@ -81,6 +81,11 @@ KEPT=$(ls -d "$WORK"/drills/pitr-drill-* 2>/dev/null | head -1)
 check "kept: $KEPT" test -f "$KEPT/data/PG_VERSION" -a ! -e "$KEPT/data/postmaster.pid"
 check "its postgresql.auto.conf never archives" grep -q "^archive_mode = off$" "$KEPT/data/postgresql.auto.conf"
 rm -rf "$KEPT"
+if [ "$(id -u)" = 0 ]; then
+    expect_status "a drill as root is refused" 1 "$RESTORE" --config "$CONF" --drill --drill-dir "$WORK/drills"
+    expect_in_err "saying which user to run as" "must not run as root"
+    check "before making anything" test -z "$(ls -A "$WORK/drills")"
+fi
 expect_status "--drill with --target-dir is refused" 1 as_pg "$RESTORE" --config "$CONF" --drill \
     --target-dir "$WORK/x"
 expect_status "--check-sql without --drill is refused" 1 as_pg "$RESTORE" --config "$CONF" \
