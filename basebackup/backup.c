@@ -494,7 +494,7 @@ static void remove_partial(struct job *j)
     }
 }
 
-static void print_summary(const struct job *j)
+static void summarize(const struct job *j, char *out, size_t size)
 {
     char raw[16];
     char stored[16];
@@ -502,9 +502,9 @@ static void print_summary(const struct job *j)
 
     str_human_bytes(j->rec.raw_bytes, raw);
     str_human_bytes(j->rec.stored_bytes, stored);
-    printf("backup %s complete: %s in %.1f s (%.1f MB/s), stored %s (%s on %s%s)\n", j->rec.id, raw,
-           secs, secs > 0 ? (double)j->rec.raw_bytes / 1e6 / secs : 0.0, stored, j->rec.compression,
-           j->rec.compressed_by, j->repo.key ? ", encrypted" : "");
+    snprintf(out, size, "backup %s complete: %s in %.1f s (%.1f MB/s), stored %s (%s on %s%s)",
+             j->rec.id, raw, secs, secs > 0 ? (double)j->rec.raw_bytes / 1e6 / secs : 0.0, stored,
+             j->rec.compression, j->rec.compressed_by, j->repo.key ? ", encrypted" : "");
 }
 
 static void job_fini(struct job *j)
@@ -516,11 +516,14 @@ static void job_fini(struct job *j)
 }
 
 enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *opts,
-                        struct pitr_err *err)
+                        struct backup_report *report, struct pitr_err *err)
 {
     struct job j;
+    struct backup_report unused;
     enum pitr_rc rc;
 
+    report = report != NULL ? report : &unused;
+    memset(report, 0, sizeof(*report));
     memset(&j, 0, sizeof(j));
     j.cfg = cfg;
     j.opts = opts;
@@ -533,6 +536,9 @@ enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *o
     }
     if (rc == PITR_OK) {
         rc = bind_repository(&j, err);
+    }
+    if (j.repo.cluster != NULL) {
+        snprintf(report->cluster, sizeof(report->cluster), "%s", j.repo.cluster);
     }
     if (rc == PITR_OK) {
         rc = claim_id(&j, err);
@@ -549,8 +555,11 @@ enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *o
         /* the commit point: only now does the backup exist for restore and the catalog */
         rc = put_record(&j, "backup.info", err);
     }
+    if (rc == PITR_OK) {
+        summarize(&j, report->summary, sizeof(report->summary));
+    }
     if (rc == PITR_OK && !opts->quiet) {
-        print_summary(&j);
+        printf("%s\n", report->summary);
     }
     if (rc != PITR_OK && j.started) {
         object_writer_free(j.writer); /* an unfinished object leaves nothing behind */

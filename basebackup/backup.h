@@ -17,12 +17,19 @@ struct backup_options {
     bool quiet;           /* nothing on stdout on success */
 };
 
+/* What a run tells a notification, filled in as it goes (also when it fails). */
+struct backup_report {
+    char cluster[128]; /* "" until the repository's cluster is known */
+    char summary[512]; /* on success: the summary line (printed unless quiet) */
+};
+
 /* Takes a base backup as cfg and opts say. On success the backup is complete (its record
  * written last, after every object was stored and checked and its WAL archived) and a summary
  * line is printed on stdout unless quiet. On failure what was stored is removed when the
- * repository allows, and is otherwise left without a record: never listed as restorable. */
+ * repository allows, and is otherwise left without a record: never listed as restorable.
+ * report may be NULL. */
 enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *opts,
-                        struct pitr_err *err) PITR_MUST_CHECK;
+                        struct backup_report *report, struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Removes backups left incomplete by a process that no longer runs (same host, pid gone) or that
  * started more than max_age_s seconds ago; prints what it removed unless quiet. */

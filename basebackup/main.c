@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "config/cli.h"
+#include "notify/notify.h"
 #include "repo/backup.h"
 
 static const char usage[] =
@@ -161,11 +162,20 @@ int main(int argc, char **argv)
     }
     if (a.cleanup) {
         rc = backup_cleanup(&cfg, (unsigned)a.cleanup_age, a.opts.quiet, &err);
+        if (rc != PITR_OK) {
+            log_error("%s", err.msg);
+        }
     } else {
-        rc = backup_run(&cfg, &a.opts, &err);
-    }
-    if (rc != PITR_OK) {
-        log_error("%s", err.msg);
+        struct backup_report report;
+        struct notify_event ev;
+
+        rc = backup_run(&cfg, &a.opts, &report, &err);
+        if (rc != PITR_OK) {
+            log_error("%s", err.msg);
+        }
+        ev = (struct notify_event){"pitr-basebackup", rc == PITR_OK, report.cluster, NULL,
+                                   rc == PITR_OK ? report.summary : err.msg};
+        notify_send(&cfg, &ev); /* advisory: never changes the exit status */
     }
     config_fini(&cfg);
     return rc == PITR_OK ? 0 : 1;

@@ -11,8 +11,10 @@
 #include "base/log.h"
 #include "base/strutil.h"
 #include "base/timestamp.h"
+#include "base/xalloc.h"
 #include "catalog.h"
 #include "config/cli.h"
+#include "notify/notify.h"
 #include "pg/wal.h"
 #include "repo/backup.h"
 #include "repo/repo.h"
@@ -49,6 +51,7 @@ struct ctx {
     bool wal;
     bool dry_run;
     struct buf out;
+    char summary[512]; /* verify: the summary line, for a notification */
 };
 
 static void time_text(int64_t us, char out[TIMESTAMP_TEXT_LEN])
@@ -369,10 +372,12 @@ static enum pitr_rc cmd_verify(struct ctx *c, const char *id, struct pitr_err *e
     }
     if (rc == PITR_OK) {
         str_human_bytes(r.bytes, bytes);
-        printf("verified %zu backup(s)%s%s: %zu objects, %s read, %zu WAL segments present (%zu "
-               "read) in %.1f s: %s\n",
-               r.backups, id ? " " : "", id ? id : "", r.objects, bytes, r.segments,
-               r.segments_read, now_s() - t0, r.problems == 0 ? "no problems" : "PROBLEMS FOUND");
+        snprintf(c->summary, sizeof(c->summary),
+                 "verified %zu backup(s)%s%s: %zu objects, %s read, %zu WAL segments present (%zu "
+                 "read) in %.1f s: %s",
+                 r.backups, id ? " " : "", id ? id : "", r.objects, bytes, r.segments,
+                 r.segments_read, now_s() - t0, r.problems == 0 ? "no problems" : "PROBLEMS FOUND");
+        printf("%s\n", c->summary);
         if (r.problems > 0) {
             rc = err_set(err, PITR_CORRUPT, "verify found %zu problem(s)", r.problems);
         }
@@ -497,6 +502,67 @@ static enum pitr_rc metrics_windows(struct buf *o, const struct catalog_windows 
     return rc;
 }
 
+struct drill_fields {
+    int64_t time;
+    bool has_time;
+    bool passed;
+    bool has_result;
+};
+
+static enum pitr_rc drill_field(void *arg, const char *key, const char *value, int line,
+                                struct pitr_err *err)
+{
+    struct drill_fields *f = arg;
+    uint64_t t = 0;
+
+    (void)line;
+    if (strcmp(key, "time_epoch") == 0) {
+        f->has_time = str_parse_u64(value, "time_epoch", &t, err) == PITR_OK;
+        f->time = (int64_t)t;
+    } else if (strcmp(key, "result") == 0) {
+        f->has_result = true;
+        f->passed = strcmp(value, "pass") == 0;
+    }
+    return PITR_OK;
+}
+
+/* The last restore drill (pitr-restore --drill writes <cluster>/drill/last); nothing before the
+ * first drill, so an alert on the timestamp's absence can tell "never ran" apart. */
+static enum pitr_rc metrics_drill(struct ctx *c, struct buf *o, struct pitr_err *err)
+{
+    struct buf text;
+    struct drill_fields f = {0, false, false, false};
+    char *key = xasprintf("%s/drill/last", c->repo.cluster);
+    enum pitr_rc rc;
+
+    buf_init(&text, 64 * 1024);
+    rc = repo_get_text(c->repo.storage, key, 64 * 1024, &text, err);
+    if (rc == PITR_OK) {
+        rc = config_parse_text(text.data ? (const char *)text.data : "", key, drill_field, &f, err);
+    }
+    if (rc == PITR_OK && (!f.has_time || !f.has_result)) {
+        rc = err_set(err, PITR_CORRUPT, "%s lacks time_epoch or result", key);
+    }
+    if (rc == PITR_OK) {
+        rc = metric_head(o, "pitr_drill_last_timestamp_seconds",
+                         "When the last restore drill (pitr-restore --drill) ended.", err);
+        rc = rc == PITR_OK
+                 ? buf_printf(o, err, "pitr_drill_last_timestamp_seconds %" PRId64 "\n", f.time)
+                 : rc;
+        rc = rc == PITR_OK
+                 ? metric_head(o, "pitr_drill_last_success",
+                               "1 when the last restore drill passed, 0 when it failed.", err)
+                 : rc;
+        rc = rc == PITR_OK ? buf_printf(o, err, "pitr_drill_last_success %d\n", f.passed ? 1 : 0)
+                           : rc;
+    } else if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    }
+    buf_fini(&text);
+    free(key);
+    return rc;
+}
+
 static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
 {
     struct backup_record *list = NULL;
@@ -544,6 +610,7 @@ static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
                  : rc;
     }
     rc = rc == PITR_OK ? metrics_windows(o, &w, err) : rc;
+    rc = rc == PITR_OK ? metrics_drill(c, o, err) : rc;
     catalog_windows_fini(&w);
     backup_list_free(list, n);
     return rc;
@@ -682,6 +749,12 @@ int main(int argc, char **argv)
     status = run(&c, cmd, optind + 1 < argc ? argv[optind + 1] : NULL, &err) == PITR_OK ? 0 : 1;
     if (status != 0) {
         log_error("%s", err.msg);
+    }
+    if (strcmp(cmd, "verify") == 0) {
+        struct notify_event ev = {"pitr-catalog verify", status == 0, c.repo.cluster, NULL,
+                                  status == 0 ? c.summary : err.msg};
+
+        notify_send(&cfg, &ev); /* advisory: never changes the exit status */
     }
     if (status != 0 && strcmp(cmd, "metrics") == 0) {
         /* still valid exposition text, so a scrape shows the failure rather than old values */

@@ -12,11 +12,14 @@
 #include "base/timestamp.h"
 #include "base/xalloc.h"
 #include "config/cli.h"
+#include "drill.h"
+#include "notify/notify.h"
 #include "pg/wal.h"
 #include "restore.h"
 
 static const char usage[] =
     "Usage: pitr-restore --target-dir DIR --to TARGET [OPTIONS]\n"
+    "       pitr-restore --drill [--to TARGET] [DRILL OPTIONS]\n"
     "Restores the base backup that reaches TARGET from the pitr repository into DIR, checking\n"
     "every file against the backup manifest, and configures PostgreSQL to replay the archived\n"
     "WAL up to TARGET (restore_command = pitr-fetch). Start the server afterwards.\n"
@@ -45,10 +48,24 @@ static const char usage[] =
     "  --quiet               print only errors\n"
     "  --config FILE         configuration file (else $PITR_CONFIG, else /etc/pitr/pitr.conf)\n"
     "  --help, --version\n"
-    "Exit status: 0 restored (or planned, with --dry-run); 1 on any failure.\n";
+    "Drill (the restore test): restore the newest backup (or the one --to TARGET needs) into a\n"
+    "temporary directory, start it on a free port with archive_mode = off, wait for recovery,\n"
+    "read every user table of every database (SELECT count(*)), run the --check-sql queries,\n"
+    "stop it, remove the directory, and record the result in the repository (<cluster>/drill/\n"
+    "last, for pitr-catalog metrics):\n"
+    "  --drill               run the drill (--to defaults to latest)\n"
+    "  --drill-dir DIR       where to make the temporary directory (default $TMPDIR or /tmp)\n"
+    "  --check-sql FILE      queries that must each succeed; a statement ends with a line\n"
+    "                        ending in \";\"\n"
+    "  --check-db NAME       the database the --check-sql queries run in (default postgres)\n"
+    "  --keep                keep the directory (the server is stopped all the same)\n"
+    "Exit status: 0 restored (or planned, with --dry-run; or the drill passed); 1 on any "
+    "failure.\n";
 
 struct args {
     struct restore_options opts;
+    bool drill;
+    struct drill_options drill_opts;
     const char *config_path;
     int n_targets;
     struct tablespace_move *moves; /* owned */
@@ -100,6 +117,26 @@ static int add_move(struct args *a, const char *value)
     return -1;
 }
 
+/* A drill picks its own directory, port and tablespace locations, and always starts the copy. */
+static int check_drill_args(struct args *a)
+{
+    if (a->opts.target_dir != NULL || a->opts.n_moves > 0 || a->opts.force || a->opts.dry_run ||
+        a->opts.start || a->opts.port != 0) {
+        return bad("--drill chooses its own directory and port: it takes no --target-dir, "
+                   "--tablespace-map, --force, --dry-run, --start or --port");
+    }
+    if (a->n_targets > 1) {
+        return bad("name at most one target with --drill (default: --to latest)");
+    }
+    if (a->n_targets == 0) {
+        a->opts.target = RESTORE_TO_LATEST;
+    }
+    if (a->opts.action != NULL && strcmp(a->opts.action, "promote") != 0) {
+        return bad("a drill recovers to the target and promotes: --target-action promote only");
+    }
+    return -1;
+}
+
 /* Returns -1 to run, else the exit status. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -121,6 +158,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"dry-run", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, 'P'},
+        {"drill", no_argument, NULL, 'd'},
+        {"drill-dir", required_argument, NULL, 'R'},
+        {"check-sql", required_argument, NULL, 'S'},
+        {"check-db", required_argument, NULL, 'C'},
+        {"keep", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -130,8 +172,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     int c;
 
     opterr = 0;
-    while (status < 0 &&
-           (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:nqPhV", options, NULL)) != -1) {
+    while (status < 0 && (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:nqPdR:S:C:khV",
+                                          options, NULL)) != -1) {
         switch (c) {
         case 'c':
             a->config_path = optarg;
@@ -208,6 +250,21 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'P':
             a->opts.progress = true;
             break;
+        case 'd':
+            a->drill = true;
+            break;
+        case 'R':
+            a->drill_opts.drill_dir = optarg;
+            break;
+        case 'S':
+            a->drill_opts.check_sql = optarg;
+            break;
+        case 'C':
+            a->drill_opts.check_db = optarg;
+            break;
+        case 'k':
+            a->drill_opts.keep = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -224,6 +281,13 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     if (optind != argc) {
         return bad("unexpected argument \"%s\"", argv[optind]);
+    }
+    if (a->drill) {
+        return check_drill_args(a);
+    }
+    if (a->drill_opts.drill_dir || a->drill_opts.check_sql || a->drill_opts.check_db ||
+        a->drill_opts.keep) {
+        return bad("--drill-dir, --check-sql, --check-db and --keep go with --drill");
     }
     if (a->opts.target_dir == NULL) {
         return bad("name the directory to restore into with --target-dir DIR");
@@ -262,8 +326,21 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    if (status < 0) {
-        rc = restore_run(&cfg, &a.opts, &err);
+    if (status < 0 && a.drill) {
+        struct drill_result r;
+        struct notify_event ev;
+
+        rc = drill_run(&cfg, &a.opts, &a.drill_opts, &r, &err);
+        if (rc != PITR_OK) {
+            log_error("%s", err.msg);
+        }
+        ev = (struct notify_event){"pitr-restore --drill", rc == PITR_OK, r.cluster, NULL,
+                                   r.summary};
+        notify_send(&cfg, &ev);
+        config_fini(&cfg);
+        status = rc == PITR_OK ? 0 : 1;
+    } else if (status < 0) {
+        rc = restore_run(&cfg, &a.opts, NULL, &err);
         if (rc != PITR_OK) {
             log_error("%s", err.msg);
         }

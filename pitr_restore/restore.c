@@ -62,6 +62,7 @@ struct job {
     struct timespec t0;
     struct progress progress; /* stored bytes read of all objects */
     uint64_t read_before;     /* stored bytes of the objects already read */
+    struct restore_report *report;
 };
 
 static double elapsed_s(const struct job *j)
@@ -259,7 +260,15 @@ static enum pitr_rc plan_dests(struct job *j, struct pitr_err *err)
     for (size_t t = 0; rc == PITR_OK && t < b->n_tablespaces; t++) {
         struct dest *d = &j->dests[j->n_dests];
 
-        rc = absolute_path(mapped_location(j->o, b->tablespaces[t].location), &d->path, err);
+        if (j->o->tablespace_root != NULL) {
+            /* a drill never writes to (or refuses over) a production tablespace's location */
+            char *loc = xasprintf("%s/%u", j->o->tablespace_root, b->tablespaces[t].oid);
+
+            rc = absolute_path(loc, &d->path, err);
+            free(loc);
+        } else {
+            rc = absolute_path(mapped_location(j->o, b->tablespaces[t].location), &d->path, err);
+        }
         d->oid = b->tablespaces[t].oid;
         j->n_dests++;
     }
@@ -626,6 +635,9 @@ static enum pitr_rc recovery_settings(const struct job *j, struct buf *out, stru
         rc = append_conf_string(out, "recovery_target_action", o->action ? o->action : "promote",
                                 err);
     }
+    if (rc == PITR_OK && o->extra_settings != NULL) {
+        rc = buf_printf(out, err, "%s", o->extra_settings);
+    }
     free(fetch);
     free(config);
     buf_fini(&cmd);
@@ -811,14 +823,21 @@ static enum pitr_rc start_server(struct job *j, struct pitr_err *err)
     const char *pg_bin = j->o->pg_bin;
     enum pitr_rc rc;
 
+    double t = elapsed_s(j);
+
     if (pg_bin == NULL) {
         snprintf(bin, sizeof(bin), "/usr/lib/postgresql/%u/bin",
                  j->plan.backup.pg_version_num / 10000);
         pg_bin = bin;
     }
+    snprintf(j->report->pg_bin, sizeof(j->report->pg_bin), "%s", pg_bin);
     say(j, "starting the restored server (log: %s)\n", log_path);
+    j->report->started = true;
     rc = start_and_follow(j->dests[0].path, pg_bin, log_path, j->o->quiet, &r, err);
+    j->report->recovery_s = elapsed_s(j) - t;
     if (rc == PITR_OK) {
+        j->report->recovered = true;
+        j->report->reached = r;
         rc = check_reached(j, &r, err);
     }
     free(log_path);
@@ -826,14 +845,17 @@ static enum pitr_rc start_server(struct job *j, struct pitr_err *err)
 }
 
 enum pitr_rc restore_run(const struct config *cfg, const struct restore_options *opts,
-                         struct pitr_err *err)
+                         struct restore_report *report, struct pitr_err *err)
 {
     struct job j;
+    struct restore_report unused;
     enum pitr_rc rc = PITR_OK;
 
     memset(&j, 0, sizeof(j));
     j.cfg = cfg;
     j.o = opts;
+    j.report = report != NULL ? report : &unused;
+    memset(j.report, 0, sizeof(*j.report));
     clock_gettime(CLOCK_MONOTONIC, &j.t0);
     if (geteuid() == 0) {
         return err_set(err, PITR_CONFIG,
@@ -846,6 +868,9 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
         rc = restore_plan_build(j.repo.storage, j.repo.cluster, j.repo.key, opts, &j.plan, err);
         j.planned = rc == PITR_OK;
     }
+    if (j.planned) {
+        snprintf(j.report->backup_id, sizeof(j.report->backup_id), "%s", j.plan.backup.id);
+    }
     if (rc == PITR_OK && !opts->quiet) {
         restore_plan_print(&j.plan, opts);
     }
@@ -855,7 +880,10 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
     if (rc == PITR_OK && opts->dry_run) {
         say(&j, "dry run: nothing was written\n");
     } else if (rc == PITR_OK) {
+        double t = elapsed_s(&j);
+
         rc = restore_files(&j, err);
+        j.report->restore_s = elapsed_s(&j) - t;
         if (rc == PITR_OK && !opts->start) {
             print_done(&j);
         } else if (rc == PITR_OK) {

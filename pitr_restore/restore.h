@@ -10,6 +10,8 @@
 
 #include "base/err.h"
 #include "config/config.h"
+#include "repo/backup.h"
+#include "start.h"
 
 enum restore_target {
     RESTORE_TO_LATEST, /* the end of the archive */
@@ -44,11 +46,29 @@ struct restore_options {
     bool quiet;
     bool progress;           /* bytes read / total, rate, ETA on stderr */
     const char *config_path; /* for the restore_command line; absolute */
+    /* a drill: every tablespace is restored into <tablespace_root>/<oid> instead of its own
+     * location (NULL: moves apply), and extra_settings (lines, NULL: none) are appended to
+     * postgresql.auto.conf after the recovery settings, so they win */
+    const char *tablespace_root;
+    const char *extra_settings;
+};
+
+/* What a run got to, for a caller that reports on it (pitr-restore --drill). Filled in as the
+ * run goes, also when it fails. */
+struct restore_report {
+    char backup_id[BACKUP_ID_LEN]; /* "" until planned */
+    char pg_bin[256];              /* with start: the PostgreSQL programs used */
+    double restore_s;              /* reading and writing the files */
+    double recovery_s;             /* with start: from pg_ctl start to the end of recovery */
+    bool started;                  /* pg_ctl start was run: a server may be running */
+    bool recovered;                /* recovery ended at the target; reached is valid */
+    struct start_result reached;
 };
 
 /* Plans (printing the plan unless quiet), then restores unless dry_run, then with start runs the
- * server until recovery ends and checks the point reached against the target. */
+ * server until recovery ends and checks the point reached against the target. report may be
+ * NULL. With start the server is left running, also after a failure once report->started. */
 enum pitr_rc restore_run(const struct config *cfg, const struct restore_options *opts,
-                         struct pitr_err *err) PITR_MUST_CHECK;
+                         struct restore_report *report, struct pitr_err *err) PITR_MUST_CHECK;
 
 #endif

@@ -33,19 +33,18 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* Runs pg_ctl start and waits for it. */
-static enum pitr_rc run_pg_ctl(const char *pgdata, const char *pg_bin, const char *log_path,
-                               bool quiet, struct pitr_err *err)
+/* Runs pg_ctl with args (argv[0] is filled in here) and waits for it. */
+static enum pitr_rc run_pg_ctl(const char *pg_bin, char **argv, bool quiet, const char *what,
+                               struct pitr_err *err)
 {
     char *pg_ctl = fs_path_join(pg_bin, "pg_ctl");
-    char *argv[] = {pg_ctl, "-D", (char *)pgdata, "-l",    (char *)log_path,
-                    "-w",   "-t", "86400",        "start", NULL};
     posix_spawn_file_actions_t actions;
     pid_t pid;
     int status = 0;
     int r;
     enum pitr_rc rc = PITR_OK;
 
+    argv[0] = pg_ctl;
     posix_spawn_file_actions_init(&actions);
     if (quiet) {
         posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
@@ -65,7 +64,7 @@ static enum pitr_rc run_pg_ctl(const char *pgdata, const char *pg_bin, const cha
         }
     }
     if (rc == PITR_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-        rc = err_set(err, PITR_PROTOCOL, "pg_ctl could not start the restored server");
+        rc = err_set(err, PITR_PROTOCOL, "pg_ctl could not %s the restored server", what);
     }
     free(pg_ctl);
     return rc;
@@ -211,7 +210,9 @@ enum pitr_rc start_and_follow(const char *pgdata, const char *pg_bin, const char
     time_t last_shown = 0;
     bool in_recovery = true;
     bool paused = false;
-    enum pitr_rc rc = run_pg_ctl(pgdata, pg_bin, log_path, quiet, err);
+    char *argv[] = {NULL, "-D", (char *)pgdata, "-l",    (char *)log_path,
+                    "-w", "-t", "86400",        "start", NULL};
+    enum pitr_rc rc = run_pg_ctl(pg_bin, argv, quiet, "start", err);
 
     if (rc == PITR_OK) {
         rc = read_pid_file(pgdata, &pid, &conninfo, err);
@@ -250,5 +251,17 @@ enum pitr_rc start_and_follow(const char *pgdata, const char *pg_bin, const char
     }
     repl_close(conn);
     free(conninfo);
+    return rc;
+}
+
+enum pitr_rc start_stop_server(const char *pgdata, const char *pg_bin, struct pitr_err *err)
+{
+    char *fast[] = {NULL, "-D", (char *)pgdata, "-m", "fast", "-w", "-t", "120", "stop", NULL};
+    char *immediate[] = {NULL, "-D", (char *)pgdata, "-m", "immediate", "-w", "stop", NULL};
+    enum pitr_rc rc = run_pg_ctl(pg_bin, fast, true, "stop", err);
+
+    if (rc == PITR_PROTOCOL) {
+        rc = run_pg_ctl(pg_bin, immediate, true, "stop", err);
+    }
     return rc;
 }

@@ -1,5 +1,5 @@
 /* start: runs a restored data directory with pg_ctl and follows its archive recovery until it
- * promotes (or pauses) at the target, reporting the point it actually reached. */
+ * promotes (or pauses) at the target, reporting the point it actually reached; and stops it. */
 #ifndef PITR_RESTORE_START_H
 #define PITR_RESTORE_START_H
 
@@ -22,5 +22,10 @@ struct start_result {
 enum pitr_rc start_and_follow(const char *pgdata, const char *pg_bin, const char *log_path,
                               bool quiet, struct start_result *out,
                               struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Stops the server in pgdata with pg_ctl stop -m fast, and -m immediate if that fails. PITR_IO
+ * when pg_ctl cannot run; PITR_PROTOCOL when the server could not be stopped. */
+enum pitr_rc start_stop_server(const char *pgdata, const char *pg_bin,
+                               struct pitr_err *err) PITR_MUST_CHECK;
 
 #endif

@@ -94,4 +94,7 @@ if [ "$ROWS" != 1000 ]; then
     echo "DEMO FAILED: expected 1000 rows" >&2
     exit 1
 fi
+
+say "5. the gauges for monitoring (pitr-catalog metrics, for node_exporter's textfile collector)"
+as_pg "$BIN/pitr-catalog" --config "$DEMO/pitr.conf" metrics
 say "demo passed"

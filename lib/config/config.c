@@ -48,6 +48,8 @@ static const struct key_def keys[] = {
     {"pg_conninfo", KEY_STRING, FIELD(pg_conninfo), NULL},
     {"backup_compress_on", KEY_STRING, FIELD(backup_compress_on), "auto"},
     {"backup_wal_timeout", KEY_UINT, FIELD(backup_wal_timeout), "600"},
+    {"notify_webhook_url", KEY_STRING, FIELD(notify_webhook_url), NULL},
+    {"notify_on", KEY_STRING, FIELD(notify_on), "failure"},
     {"log_level", KEY_LOG_LEVEL, FIELD(log_level), "info"},
     /* the operations guide's retention table; manual backups are kept until removed by hand */
     {"retention_daily", KEY_RETENTION, FIELD(retention_daily), "30d"},
@@ -342,6 +344,17 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
                        "%s: retention_min_full must be at least 1: the newest backup is never "
                        "expired",
                        where);
+    }
+    if (cfg->notify_on == NULL ||
+        (strcmp(cfg->notify_on, "failure") != 0 && strcmp(cfg->notify_on, "always") != 0)) {
+        return err_set(err, PITR_CONFIG, "%s: invalid notify_on \"%s\": expected failure or always",
+                       where, cfg->notify_on ? cfg->notify_on : "");
+    }
+    /* the URL itself is never quoted in a message: webhooks carry their secret in it */
+    if (cfg->notify_webhook_url != NULL && !str_has_prefix(cfg->notify_webhook_url, "https://") &&
+        !str_has_prefix(cfg->notify_webhook_url, "http://")) {
+        return err_set(err, PITR_CONFIG,
+                       "%s: notify_webhook_url must start with https:// (or http://)", where);
     }
     if (cfg->cluster != NULL) {
         for (const char *c = cfg->cluster; *c != '\0'; c++) {

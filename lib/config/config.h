@@ -38,6 +38,8 @@ struct config {
     char *pg_conninfo;           /* libpq conninfo for pitr-basebackup; may hold a password */
     char *backup_compress_on;    /* "auto", "server" or "client" */
     uint64_t backup_wal_timeout; /* seconds pitr-basebackup waits for its WAL to be archived */
+    char *notify_webhook_url;    /* NULL: no notifications; a secret (tokens): never logged */
+    char *notify_on;             /* "failure" or "always" */
     enum log_level log_level;
     /* pitr-catalog expire: how long each type of backup is kept, in seconds after its stop time
      * (CONFIG_RETENTION_FOREVER: never expires), and how many complete backups always stay */

@@ -222,6 +222,31 @@ enum pitr_rc repl_query_row(struct repl_conn *c, const char *sql, char **values,
     return rc;
 }
 
+enum pitr_rc repl_query_rows(struct repl_conn *c, const char *sql, int ncols, repl_row_fn *fn,
+                             void *arg, struct pitr_err *err)
+{
+    const char *values[16];
+    PGresult *res = PQexec(c->pg, sql);
+    enum pitr_rc rc = PITR_OK;
+
+    if (ncols < 0 || ncols > 16) {
+        rc = err_set(err, PITR_INTERNAL, "repl_query_rows: %d columns asked", ncols);
+    } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = server_error(c, res, sql, err);
+    } else if (PQnfields(res) < ncols) {
+        rc =
+            err_set(err, PITR_PROTOCOL, "%s on %s returned an unexpected result", sql, c->describe);
+    }
+    for (int row = 0; rc == PITR_OK && row < PQntuples(res); row++) {
+        for (int i = 0; i < ncols; i++) {
+            values[i] = PQgetisnull(res, row, i) ? NULL : PQgetvalue(res, row, i);
+        }
+        rc = fn(arg, values, ncols, err);
+    }
+    PQclear(res);
+    return rc;
+}
+
 enum pitr_rc repl_exec(struct repl_conn *c, const char *sql, struct pitr_err *err)
 {
     PGresult *res = PQexec(c->pg, sql);

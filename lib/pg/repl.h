@@ -44,6 +44,14 @@ enum pitr_rc repl_show(struct repl_conn *c, const char *name, char *out, size_t 
  * only on success. */
 enum pitr_rc repl_query_row(struct repl_conn *c, const char *sql, char **values, int ncols,
                             struct pitr_err *err) PITR_MUST_CHECK;
+/* Called by repl_query_rows for each row: values[i] is column i (NULL for SQL NULL), borrowed
+ * for the call. A non-OK return stops the walk and is returned. */
+typedef enum pitr_rc repl_row_fn(void *arg, const char *const *values, int ncols,
+                                 struct pitr_err *err);
+/* Runs a query on an ordinary connection that returns rows of at least ncols columns (at most
+ * 16) and calls fn for each, in order. */
+enum pitr_rc repl_query_rows(struct repl_conn *c, const char *sql, int ncols, repl_row_fn *fn,
+                             void *arg, struct pitr_err *err) PITR_MUST_CHECK;
 /* Runs one SQL statement on an ordinary connection, discarding any rows. */
 enum pitr_rc repl_exec(struct repl_conn *c, const char *sql, struct pitr_err *err) PITR_MUST_CHECK;
 

@@ -7,8 +7,6 @@
 #include "storage/storage.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,6 +25,7 @@
 #include "crypto/digest.h"
 #include "crypto/key.h"
 #include "crypto/sha256.h"
+#include "storage/curl_api.h"
 #include "storage/multipart.h"
 #include "storage/sigv4.h"
 #include "storage/storage_int.h"
@@ -46,62 +45,8 @@ enum {
     S3_SLOT_MIN = 64 * 1024, /* first allocation of a part buffer */
 };
 
-/* libcurl is loaded with dlopen when an S3 repository is first opened, not linked: its ~30
- * dependent libraries cost pitr-archive about 4 ms and 4.5 MB of RSS per WAL segment, which a
- * local repository should not pay. These are the only entry points the driver uses. */
-static struct {
-    bool loaded;
-    CURLcode (*global_init)(long flags);
-    CURL *(*easy_init)(void);
-    void (*easy_cleanup)(CURL *c);
-    void (*easy_reset)(CURL *c);
-    CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
-    CURLcode (*easy_perform)(CURL *c);
-    CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
-    const char *(*easy_strerror)(CURLcode code);
-    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
-    void (*slist_free_all)(struct curl_slist *list);
-    time_t (*getdate)(const char *s, const time_t *unused);
-} curl;
-
-static enum pitr_rc curl_load(struct pitr_err *err)
-{
-    static const char *const names[] = {"libcurl.so.4", "libcurl.so"};
-    void *lib = NULL;
-
-    if (curl.loaded) {
-        return PITR_OK;
-    }
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && lib == NULL; i++) {
-        lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    }
-    if (lib == NULL) {
-        return err_set(err, PITR_CONFIG,
-                       "S3 repositories need libcurl: could not load it (%s); "
-                       "install the libcurl4 package",
-                       dlerror());
-    }
-    /* dlsym returns void *; POSIX guarantees it converts to a function pointer */
-    *(void **)&curl.global_init = dlsym(lib, "curl_global_init");
-    *(void **)&curl.easy_init = dlsym(lib, "curl_easy_init");
-    *(void **)&curl.easy_cleanup = dlsym(lib, "curl_easy_cleanup");
-    *(void **)&curl.easy_reset = dlsym(lib, "curl_easy_reset");
-    *(void **)&curl.easy_setopt = dlsym(lib, "curl_easy_setopt");
-    *(void **)&curl.easy_perform = dlsym(lib, "curl_easy_perform");
-    *(void **)&curl.easy_getinfo = dlsym(lib, "curl_easy_getinfo");
-    *(void **)&curl.easy_strerror = dlsym(lib, "curl_easy_strerror");
-    *(void **)&curl.slist_append = dlsym(lib, "curl_slist_append");
-    *(void **)&curl.slist_free_all = dlsym(lib, "curl_slist_free_all");
-    *(void **)&curl.getdate = dlsym(lib, "curl_getdate");
-    if (!curl.global_init || !curl.easy_init || !curl.easy_cleanup || !curl.easy_reset ||
-        !curl.easy_setopt || !curl.easy_perform || !curl.easy_getinfo || !curl.easy_strerror ||
-        !curl.slist_append || !curl.slist_free_all || !curl.getdate) {
-        return err_set(err, PITR_CONFIG, "the libcurl found lacks functions pitr needs: %s",
-                       dlerror());
-    }
-    curl.loaded = true; /* the library stays loaded for the life of the process */
-    return PITR_OK;
-}
+/* libcurl, loaded when an S3 repository is first opened (curl_api.c says why) */
+static const struct curl_api *curl;
 
 struct s3_storage {
     struct storage base;
@@ -456,7 +401,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     } else if (strcasecmp(line, "Content-Length") == 0) {
         r->content_length = strtoull(value, NULL, 10);
     } else if (strcasecmp(line, "Last-Modified") == 0) {
-        r->mtime = (int64_t)curl.getdate(value, NULL);
+        r->mtime = (int64_t)curl->getdate(value, NULL);
     }
     return len;
 }
@@ -468,7 +413,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     long status = 0;
     struct pitr_err err;
 
-    curl.easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl->easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
     if (r->req->sink != NULL && status == 200 && r->resume_from > 0) {
         /* a resumed download answered with the whole object: the sink must never see the same
          * byte twice, so stop instead of appending */
@@ -598,50 +543,50 @@ static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, stru
     for (size_t i = 0; i < nh && rc == PITR_OK; i++) {
         buf_reset(&line);
         rc = buf_printf(&line, err, "%s: %s", headers[i].name, headers[i].value);
-        list = curl.slist_append(list, (const char *)line.data);
+        list = curl->slist_append(list, (const char *)line.data);
     }
     if (rc == PITR_OK) {
         buf_reset(&line);
         rc = buf_printf(&line, err, "Authorization: %s", (const char *)auth.data);
-        list = curl.slist_append(list, (const char *)line.data);
-        list = curl.slist_append(list, "Expect:");
-        list = curl.slist_append(list, "Content-Type: application/octet-stream");
+        list = curl->slist_append(list, (const char *)line.data);
+        list = curl->slist_append(list, "Expect:");
+        list = curl->slist_append(list, "Content-Type: application/octet-stream");
     }
     if (rc == PITR_OK) {
         CURL *c = req->curl ? req->curl : s->curl;
 
-        curl.easy_reset(c); /* keeps the connection cache: connections are reused */
-        curl.easy_setopt(c, CURLOPT_URL, (const char *)url.data);
-        curl.easy_setopt(c, CURLOPT_HTTPHEADER, list);
-        curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
-        curl.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-        curl.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->low_speed_time_s);
-        curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
-        curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);
+        curl->easy_reset(c); /* keeps the connection cache: connections are reused */
+        curl->easy_setopt(c, CURLOPT_URL, (const char *)url.data);
+        curl->easy_setopt(c, CURLOPT_HTTPHEADER, list);
+        curl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)s->connect_timeout_ms);
+        curl->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->low_speed_time_s);
+        curl->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->verify_tls ? 1L : 0L);
+        curl->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->verify_tls ? 2L : 0L);
         if (s->ca_file != NULL) {
-            curl.easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+            curl->easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
         }
-        curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl.easy_setopt(c, CURLOPT_HEADERDATA, r);
-        curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl.easy_setopt(c, CURLOPT_WRITEDATA, r);
+        curl->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl->easy_setopt(c, CURLOPT_HEADERDATA, r);
+        curl->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl->easy_setopt(c, CURLOPT_WRITEDATA, r);
         if (req->cancel != NULL) {
-            curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-            curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-            curl.easy_setopt(c, CURLOPT_XFERINFODATA, (void *)req->cancel);
+            curl->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+            curl->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+            curl->easy_setopt(c, CURLOPT_XFERINFODATA, (void *)req->cancel);
         }
         if (strcmp(req->method, "HEAD") == 0) {
-            curl.easy_setopt(c, CURLOPT_NOBODY, 1L);
+            curl->easy_setopt(c, CURLOPT_NOBODY, 1L);
         } else if (strcmp(req->method, "GET") != 0) {
-            curl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-            curl.easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
-            curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+            curl->easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+            curl->easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+            curl->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         }
-        *curl_rc = curl.easy_perform(c);
-        curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        *curl_rc = curl->easy_perform(c);
+        curl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     }
-    curl.slist_free_all(list);
+    curl->slist_free_all(list);
     if (line.data != NULL) {
         explicit_bzero(line.data, line.cap); /* held a session token or signature */
     }
@@ -710,7 +655,7 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
             break;
         }
         if (curl_rc != CURLE_OK) {
-            snprintf(what, sizeof(what), "%s", curl.easy_strerror(curl_rc));
+            snprintf(what, sizeof(what), "%s", curl->easy_strerror(curl_rc));
             retry = retryable_curl(curl_rc);
         } else {
             describe_http(r, what, sizeof(what));
@@ -1137,7 +1082,7 @@ static bool busy(const struct s3_writer *w)
 static void *worker_main(void *arg)
 {
     struct s3_writer *w = arg;
-    CURL *c = curl.easy_init(); /* its own connection, reused for every part it sends */
+    CURL *c = curl->easy_init(); /* its own connection, reused for every part it sends */
     struct md5 *ctx = md5_new();
 
     pthread_mutex_lock(&w->lock);
@@ -1177,7 +1122,7 @@ static void *worker_main(void *arg)
     pthread_mutex_unlock(&w->lock);
     md5_free(ctx);
     if (c != NULL) {
-        curl.easy_cleanup(c);
+        curl->easy_cleanup(c);
     }
     return NULL;
 }
@@ -1586,7 +1531,7 @@ static void s3_free(struct storage *st)
     struct s3_storage *s = (struct s3_storage *)st;
 
     if (s->curl != NULL) {
-        curl.easy_cleanup(s->curl);
+        curl->easy_cleanup(s->curl);
     }
     free(s->scheme);
     free(s->host);
@@ -1640,11 +1585,8 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
                 p->upload_concurrency, S3_MAX_CONCURRENCY);
         return NULL;
     }
-    if (curl_load(err) != PITR_OK) {
-        return NULL;
-    }
-    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        err_set(err, PITR_INTERNAL, "could not initialise libcurl");
+    curl = curl_api_load("S3 repositories", err);
+    if (curl == NULL) {
         return NULL;
     }
     s = xcalloc(1, sizeof(*s));
@@ -1671,7 +1613,7 @@ struct storage *s3_storage_new(const struct s3_params *p, struct pitr_err *err)
     s->max_retry_ms = p->max_retry_ms;
     s->connect_timeout_ms = p->connect_timeout_ms ? p->connect_timeout_ms : 10000;
     s->low_speed_time_s = p->low_speed_time_s ? p->low_speed_time_s : 30;
-    s->curl = curl.easy_init();
+    s->curl = curl->easy_init();
     if (s->curl == NULL) {
         s3_free(&s->base);
         err_set(err, PITR_INTERNAL, "could not create a libcurl handle");

@@ -24,6 +24,8 @@ static void clear_env(void)
     unsetenv("PITR_COMPRESSION");
     unsetenv("PITR_LOG_LEVEL");
     unsetenv("PITR_S3_UPLOAD_CONCURRENCY");
+    unsetenv("PITR_NOTIFY_WEBHOOK_URL");
+    unsetenv("PITR_NOTIFY_ON");
     unsetenv("PITR_CONFIG");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -67,7 +69,41 @@ START_TEST(test_config_load_good_file)
     ck_assert_uint_eq(cfg.retention_pre_migration, 7 * 86400);
     ck_assert_uint_eq(cfg.retention_manual, CONFIG_RETENTION_FOREVER);
     ck_assert_uint_eq(cfg.retention_min_full, 2);
+    ck_assert_ptr_null(cfg.notify_webhook_url);
+    ck_assert_str_eq(cfg.notify_on, "failure");
     config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_config_load_notify)
+{
+    struct config cfg;
+    struct pitr_err err;
+    const char *path;
+
+    clear_env();
+    path = write_conf("notify.conf", "repo = /a\nnotify_on = always\n"
+                                     "notify_webhook_url = 'https://hooks.example/T0/B0/secret'\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert_str_eq(cfg.notify_webhook_url, "https://hooks.example/T0/B0/secret");
+    ck_assert_str_eq(cfg.notify_on, "always");
+    config_fini(&cfg);
+    setenv("PITR_NOTIFY_ON", "failure", 1);
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert_str_eq(cfg.notify_on, "failure");
+    config_fini(&cfg);
+    clear_env();
+
+    path = write_conf("notify-on.conf", "repo = /a\nnotify_on = sometimes\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(
+        strstr(err.msg, ": invalid notify_on \"sometimes\": expected failure or always"));
+    /* a URL that is not http(s) is refused without being quoted: it may hold a token */
+    path = write_conf("notify-url.conf", "repo = /a\nnotify_webhook_url = 'ftp://x/secret'\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_CONFIG);
+    ck_assert_ptr_nonnull(
+        strstr(err.msg, ": notify_webhook_url must start with https:// (or http://)"));
+    ck_assert_ptr_null(strstr(err.msg, "secret"));
 }
 END_TEST
 
@@ -339,6 +375,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_load_pitr_config_variable);
     tcase_add_loop_test(tc, test_config_load_bad_lines, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, test_config_load_validation);
+    tcase_add_test(tc, test_config_load_notify);
     tcase_add_loop_test(tc, test_config_load_upload_concurrency, 0,
                         sizeof(concurrency) / sizeof(concurrency[0]));
     tcase_add_test(tc, test_config_load_upload_concurrency_env);
