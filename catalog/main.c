@@ -51,7 +51,7 @@ struct ctx {
     bool wal;
     bool dry_run;
     struct buf out;
-    char summary[512]; /* verify: the summary line, for a notification */
+    char summary[512]; /* verify, expire: the summary line, for a notification */
 };
 
 static void time_text(int64_t us, char out[TIMESTAMP_TEXT_LEN])
@@ -633,10 +633,12 @@ static enum pitr_rc cmd_expire(struct ctx *c, struct pitr_err *err)
         return rc;
     }
     str_human_bytes(r.bytes, bytes);
-    printf("%s %zu backup(s), %zu WAL segment(s) and %zu other WAL file(s): %s; kept %zu "
-           "backup(s)",
-           c->dry_run ? "dry run, nothing removed: would expire" : "expired",
-           r.backups + r.leftovers, r.segments, r.wal_files, bytes, r.kept);
+    snprintf(c->summary, sizeof(c->summary),
+             "%s %zu backup(s), %zu WAL segment(s) and %zu other WAL file(s): %s; kept %zu "
+             "backup(s)",
+             c->dry_run ? "dry run, nothing removed: would expire" : "expired",
+             r.backups + r.leftovers, r.segments, r.wal_files, bytes, r.kept);
+    printf("%s", c->summary);
     if (r.wal_kept) {
         printf(", and all WAL (a backup in progress may need it)\n");
     } else if (r.first_kept[0] != '\0') {
@@ -750,9 +752,10 @@ int main(int argc, char **argv)
     if (status != 0) {
         log_error("%s", err.msg);
     }
-    if (strcmp(cmd, "verify") == 0) {
-        struct notify_event ev = {"pitr-catalog verify", status == 0, c.repo.cluster, NULL,
-                                  status == 0 ? c.summary : err.msg};
+    if (strcmp(cmd, "verify") == 0 || (strcmp(cmd, "expire") == 0 && !c.dry_run)) {
+        struct notify_event ev = {
+            strcmp(cmd, "verify") == 0 ? "pitr-catalog verify" : "pitr-catalog expire", status == 0,
+            c.repo.cluster, NULL, status == 0 ? c.summary : err.msg};
 
         notify_send(&cfg, &ev); /* advisory: never changes the exit status */
     }

@@ -128,6 +128,10 @@ write_config "$WORK/always.conf" "repo=$REPO" "notify_on=always" \
     "notify_webhook_url=http://127.0.0.1:$HOOK_PORT/hook"
 expect_status "verify notifies success with notify_on = always" 0 as_pg "$CATALOG" --config "$WORK/always.conf" verify
 check "the webhook received it" grep -q '"tool":"pitr-catalog verify","status":"success"' "$WORK/hooks.jsonl"
+expect_status "expire notifies too (it removes nothing here: one backup)" 0 as_pg "$CATALOG" \
+    --config "$WORK/always.conf" expire
+check "the webhook received its summary" \
+    grep -q '"tool":"pitr-catalog expire","status":"success".*expired 0 backup' "$WORK/hooks.jsonl"
 
 # --- an unreachable webhook changes nothing ----------------------------------------------------
 DEAD_PORT=$(free_port)
