@@ -139,7 +139,7 @@ declare -A RESTORE_OF E2E_OF
 # run_config CONFIG ROUND: appends "seconds rss bytes" to RESTORE_OF[label] (to recovery start)
 # and "seconds" to E2E_OF[label] (end to end)
 run_config() {
-    local label kind conf pmax t0 t1 t2 rss bytes i
+    local label kind conf pmax t0 t1='' t2='' rss bytes i
     IFS='|' read -r label kind conf pmax <<<"$1"
     restored_down
     sync
@@ -197,6 +197,7 @@ run_config() {
         E2E_OF[$label]+="$(echo "$t2 - $t0" | bc -l)"$'\n'
         ;;
     esac
+    log "  to recovery start: ${t1:+$(echo "$t1 - $t0" | bc -l | cut -c1-5) s}, end to end: ${t2:+$(echo "$t2 - $t0" | bc -l | cut -c1-5) s}"
     restored_down
 }
 config "pitr local" pitr-start "$WORKDIR/pitr-local.conf" 1
