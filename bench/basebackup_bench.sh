@@ -19,98 +19,16 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 SCALE=${BENCH_SCALE:-100}
 REPEAT=${REPEAT:-3}
-PG_BIN=/usr/lib/postgresql/15/bin
-BIN=${PITR_BIN_DIR:-$SRC/build-bench/bin}
 WORKDIR=${BENCH_WORK:-$SRC/bench/work-basebackup}
 ONLY=${BENCH_ONLY:-.}
 
-PITR_NEED_S3_SERVER=0 scripts/install-deps.sh
-for p in pgbackrest time bc stunnel4; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
-if [ -z "${PITR_BIN_DIR:-}" ]; then
-    # an optimised build without sanitizers, whatever ./build holds
-    BUILD_DIR=build-bench BUILD_TYPE=Release scripts/build.sh -DPITR_SANITIZE=OFF -DPITR_TESTS=OFF >/dev/null
-fi
-
-# PostgreSQL refuses to run as root, and the archive command runs as its user and writes into
-# every repository: so every tool runs as that user too.
-if [ "$(id -u)" = 0 ]; then
-    as_pg() { runuser -u postgres -- "$@"; }
-else
-    as_pg() { "$@"; }
-fi
-mkdir -p "$WORKDIR"
-chown postgres "$WORKDIR" 2>/dev/null || true
-PGDATA_B="$WORKDIR/pgdata"
 PORT=55433
-psql_b() { as_pg "$PG_BIN/psql" -h "$WORKDIR" -p $PORT -U postgres -Atqc "$1" postgres; }
-pg_down() { as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -m fast -w stop >/dev/null 2>&1 || true; }
-CLEANUP="pg_down"
-trap 'eval "$CLEANUP"' EXIT
-pg_down # a run that was interrupted may have left it running
-log() { echo "# $*" >&2; }
-
-# --- the archive command: one script, told by a file which tool's archive to push to --------
-ARCHIVE_TO="$WORKDIR/archive-to" # "pitr CONF" or "pgbackrest CONF"
-# (pgBackRest insists that archive_command names pgbackrest, hence the script's name)
-ARCHIVE_SH="$WORKDIR/archive-pitr-or-pgbackrest.sh"
-cat >"$ARCHIVE_SH" <<SH
-#!/bin/sh
-# archive_command of the benchmark cluster: %p %f
-read -r tool conf <"$ARCHIVE_TO"
-case "\$tool" in
-pitr) exec "$BIN/pitr-archive" --config "\$conf" "\$1" "\$2" ;;
-pgbackrest) exec pgbackrest --config="\$conf" --stanza=bench archive-push "\$1" ;;
-*) exit 1 ;;
-esac
-SH
-chmod 755 "$ARCHIVE_SH"
-archive_to() { echo "$1 $2" | as_pg tee "$ARCHIVE_TO" >/dev/null; }
-
-# --- 1. the cluster and its pgbench database (made once per scale, then reused) ------------
-start_pg() {
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_B" -l "$WORKDIR/pg.log" -w start >/dev/null
-    psql_b "alter system set archive_command = '$ARCHIVE_SH %p %f'" >/dev/null
-    psql_b "select pg_reload_conf()" >/dev/null
-}
-if [ ! -f "$WORKDIR/scale.$SCALE" ]; then
-    rm -rf "$PGDATA_B" "$WORKDIR"/scale.*
-    as_pg "$PG_BIN/initdb" -D "$PGDATA_B" -A trust -U postgres --no-sync >/dev/null
-    cat >>"$PGDATA_B/postgresql.conf" <<CONF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$WORKDIR'
-wal_level = replica
-max_wal_senders = 10
-archive_mode = on
-max_wal_size = '4GB'
-shared_buffers = '256MB'
-CONF
-    rm -rf "$WORKDIR/scratch-repo"
-    printf "repo = '%s'\nlog_level = warn\n" "$WORKDIR/scratch-repo" | as_pg tee "$WORKDIR/scratch.conf" >/dev/null
-    archive_to pitr "$WORKDIR/scratch.conf"
-    start_pg
-    log "pgbench -i -s $SCALE"
-    as_pg "$PG_BIN/pgbench" -h "$WORKDIR" -p $PORT -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
-    psql_b "vacuum analyze" >/dev/null
-    touch "$WORKDIR/scale.$SCALE"
-else
-    archive_to pitr "$WORKDIR/scratch.conf"
-    start_pg
-fi
-# no WAL is left to archive: it would be pushed during the first run
-for ((i = 0; i < 600; i++)); do
-    [ -z "$(find "$PGDATA_B/pg_wal/archive_status" -name '*.ready')" ] && break
-    sleep 0.5
-done
-DB_BYTES=$(psql_b "select sum(pg_database_size(oid)) from pg_database")
-DB_MB=$(echo "$DB_BYTES / 1000000" | bc -l)
+# shellcheck source=bench/lib.sh
+source "$SRC/bench/lib.sh"
+bench_deps
+bench_init
 # the data comes from the page cache for every run and every tool
 tar -cf - -C "$PGDATA_B" base global | cat >/dev/null
-
-now() { date +%s.%N; }
 
 # --- the runs ---------------------------------------------------------------------------------
 # Configurations are registered with `config LABEL SETUP_FN RESET_FN BACKUP_FN SIZE_FN` and run in
@@ -118,8 +36,6 @@ now() { date +%s.%N; }
 # the machine drifts over all of them alike. Before each run: SETUP_FN (writes the tool's
 # configuration), RESET_FN (an empty repository), a CHECKPOINT and sync. BACKUP_FN runs the
 # client under GNU time, whose peak RSS lands in $WORKDIR/rss.
-CONN="host=$WORKDIR port=$PORT user=postgres dbname=postgres"
-timed() { as_pg /usr/bin/time -f %M -o "$WORKDIR/rss" "$@"; }
 CONFIGS=()
 config() { [[ $1 =~ $ONLY ]] && CONFIGS+=("$1|$2|$3|$4|$5") || true; }
 declare -A RUNS_OF SECONDS_OF BEST_OF
@@ -180,37 +96,7 @@ pitr_backup() { (cd "$PGDATA_B" && timed "$BIN/pitr-basebackup" --config "$PITR_
 pitr_size() { du -sb "$PITR_REPO"/*/backup | cut -f1; }
 
 # --- pgBackRest -------------------------------------------------------------------------------
-PGBR_CONF="$WORKDIR/pgbackrest.conf"
 PGBR_REPO="$WORKDIR/pgbr-repo"
-# pgbr_conf PROCESS_MAX REPO_LINES...: lz4 level 1 (pgBackRest's default level for lz4)
-pgbr_conf() {
-    local pmax=$1
-    shift
-    {
-        echo "[global]"
-        printf '%s\n' "$@"
-        cat <<CONF
-compress-type=lz4
-compress-level=1
-process-max=$pmax
-log-level-console=warn
-log-level-file=off
-log-path=$WORKDIR/pgbr-log
-lock-path=$WORKDIR/pgbr-lock
-archive-async=n
-archive-check=y
-start-fast=y
-repo1-retention-full=9999
-
-[bench]
-pg1-path=$PGDATA_B
-pg1-socket-path=$WORKDIR
-pg1-port=$PORT
-pg1-user=postgres
-CONF
-    } | as_pg tee "$PGBR_CONF" >/dev/null
-    chmod 600 "$PGBR_CONF"
-}
 pgbr_reset() {
     rm -rf "$PGBR_REPO" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
     as_pg mkdir -p "$PGBR_REPO" "$WORKDIR/pgbr-log" "$WORKDIR/pgbr-lock"
@@ -261,40 +147,11 @@ config "pg_basebackup -Ft client-zstd:1" pgbb_client_zstd1 pgbb_reset pgbb_backu
 # S3: moto behind stunnel on loopback (slow Python: both tools share its cost, so the ratio, not
 # the absolute rate, is the comparable number)
 if [ "${BENCH_S3:-1}" = 1 ] && command -v moto_server >/dev/null; then
-    S3DIR="$WORKDIR/s3"
-    rm -rf "$S3DIR"
-    S3SERVER_TLS=stunnel bash "$SRC/tests/support/s3server.sh" start "$S3DIR" >/dev/null
-    CLEANUP="$CLEANUP; bash '$SRC/tests/support/s3server.sh' stop '$S3DIR'"
-    chmod 644 "$S3DIR/ca.pem"
-    # shellcheck disable=SC1091
-    source "$S3DIR/env"
-    S3_PORT=${PITR_S3_ENDPOINT##*:}
-    # s3_cmd size|rm PREFIX: total bytes under PREFIX, or removes everything under it
-    s3_cmd() {
-        python3 - "$PITR_S3_ENDPOINT" "$PITR_S3_CA_FILE" "$PITR_S3_BUCKET" "$1" "$2" <<'PY'
-import sys, boto3
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], verify=sys.argv[2], region_name="us-east-1")
-total, keys = 0, []
-for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[3], Prefix=sys.argv[5]):
-    for o in page.get("Contents", []):
-        total += o["Size"]
-        keys.append({"Key": o["Key"]})
-if sys.argv[4] == "size":
-    print(total)
-else:
-    for i in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=sys.argv[3], Delete={"Objects": keys[i:i + 1000]})
-PY
-    }
-    # credentials for the tools, readable by the postgres user only
-    printf 'aws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_ACCESS_KEY_ID" \
-        "$AWS_SECRET_ACCESS_KEY" | as_pg tee "$WORKDIR/s3-credentials" >/dev/null
-    chmod 600 "$WORKDIR/s3-credentials"
-    CLUSTER=$(as_pg "$PG_BIN/pg_controldata" "$PGDATA_B" | awk -F': *' '/Database system identifier/ {print $2}')
+    bench_s3_start
     pitr_s3() {
-        pitr_conf "repo = 's3://$PITR_S3_BUCKET/pitr'" "compression = lz4" \
-            "backup_compress_on = server" "s3_endpoint = '$PITR_S3_ENDPOINT'" \
-            "s3_ca_file = '$PITR_S3_CA_FILE'" "s3_credentials_file = '$WORKDIR/s3-credentials'"
+        local lines
+        mapfile -t lines < <(pitr_s3_lines)
+        pitr_conf "${lines[@]}" "compression = lz4" "backup_compress_on = server"
     }
     pitr_s3_reset() {
         s3_cmd rm pitr/
@@ -302,10 +159,9 @@ PY
     }
     pitr_s3_size() { s3_cmd size "pitr/$CLUSTER/backup/"; } # the backup, not the archived WAL
     pgbr_s3_conf() {
-        pgbr_conf "$1" repo1-type=s3 repo1-path=/pgbr \
-            "repo1-s3-bucket=$PITR_S3_BUCKET" repo1-s3-endpoint=localhost "repo1-storage-port=$S3_PORT" \
-            repo1-s3-region=us-east-1 repo1-s3-uri-style=path "repo1-storage-ca-file=$PITR_S3_CA_FILE" \
-            "repo1-s3-key=$AWS_ACCESS_KEY_ID" "repo1-s3-key-secret=$AWS_SECRET_ACCESS_KEY"
+        local lines
+        mapfile -t lines < <(pgbr_s3_lines 1)
+        pgbr_conf "$1" "${lines[@]}"
         PGBR_S3_RESET=pgbr_s3_rm
     }
     pgbr_s3_1() { pgbr_s3_conf 1; }

@@ -1,6 +1,7 @@
 /* extract: tar entries become files created exclusively (never replacing, never following a
- * symlink), hashed while written and compared with the manifest when each file ends. Check-only
- * mode (root NULL) runs the same parsing and comparisons and touches no file. */
+ * symlink), hashed while written and compared with the manifest when each file ends. Their
+ * writeback to disk is started as they are written; making them durable is the caller's sync.
+ * Check-only mode (root NULL) runs the same parsing and comparisons and touches no file. */
 #include "restore/extract.h"
 
 #include <errno.h>
@@ -16,6 +17,9 @@
 #include "base/xalloc.h"
 #include "crypto/sha256.h"
 #include "restore/tar.h"
+
+/* how much of a file is written before the kernel is asked to start writing it to disk */
+enum { EXTRACT_WRITEBACK_STEP = 8 * 1024 * 1024 };
 
 struct link {
     char *name;
@@ -38,6 +42,7 @@ struct extract {
     struct manifest_file *entry;
     struct filter *sha;
     uint64_t size;
+    uint64_t written_back; /* bytes of the file whose writeback was started */
     uint64_t bytes;
     struct link *links;
     size_t n_links;
@@ -111,7 +116,22 @@ static enum pitr_rc begin_file(struct extract *x, const struct tar_entry *e, str
     if (x->fd < 0) {
         return err_sys(err, PITR_IO, "could not create \"%s\"", x->path);
     }
+    x->written_back = 0;
     return PITR_OK;
+}
+
+/* Asks the kernel to start writing the file's pages written so far to disk, without waiting.
+ * Otherwise all of the restore's dirty pages (the whole data directory) would be written only
+ * when the caller's syncfs() asks, after the last file: this overlaps that disk work with
+ * extracting. It guarantees nothing, so its errors are ignored: durability is still the caller's
+ * sync, which waits for every page and reports any write error. */
+static void start_writeback(struct extract *x)
+{
+    if (x->size > x->written_back) {
+        (void)sync_file_range(x->fd, (off_t)x->written_back, (off_t)(x->size - x->written_back),
+                              SYNC_FILE_RANGE_WRITE);
+        x->written_back = x->size;
+    }
 }
 
 static enum pitr_rc on_begin(void *arg, const struct tar_entry *e, struct pitr_err *err)
@@ -156,6 +176,9 @@ static enum pitr_rc on_data(void *arg, const uint8_t *data, size_t len, struct p
     }
     x->size += len;
     x->bytes += len;
+    if (rc == PITR_OK && x->fd >= 0 && x->size - x->written_back >= EXTRACT_WRITEBACK_STEP) {
+        start_writeback(x);
+    }
     return rc;
 }
 
@@ -184,6 +207,9 @@ static enum pitr_rc on_end(void *arg, struct pitr_err *err)
     }
     rc = filter_finish(x->sha, err);
     sha256_filter_digest(x->sha, digest);
+    if (x->fd >= 0) {
+        start_writeback(x);
+    }
     if (rc == PITR_OK && x->fd >= 0 && close(x->fd) != 0) {
         rc = err_sys(err, PITR_IO, "could not close \"%s\"", x->path);
     }

@@ -593,6 +593,43 @@ START_TEST(test_extract_check_only)
 }
 END_TEST
 
+/* A file larger than the writeback step (its writeback is started in steps while it is written)
+ * lands whole and matches the manifest, as does the small file after it. */
+static const size_t big_chunks[] = {65536, 1024 * 1024 + 1};
+
+START_TEST(test_extract_large_file)
+{
+    size_t len = 12 * 1024 * 1024 + 5; /* one step, then the rest at its end */
+    uint8_t *big = malloc(len);
+    struct mfile files[] = {{"base/1/16384", big, len}, {"base/1/16385", "small", 5}};
+    struct manifest *m;
+    struct buf tar;
+    struct extract *x;
+    struct pitr_err err;
+    char *root = make_root();
+
+    ck_assert_ptr_nonnull(big);
+    umask(022);
+    testutil_fill(big, len, 11);
+    m = make_manifest(files, 2);
+    buf_init(&tar, len + (1 << 16));
+    testutil_tar_entry(&tar, '0', "base/1/16384", 0600, big, len, NULL);
+    testutil_tar_entry(&tar, '0', "base/1/16385", 0600, "small", 5, NULL);
+    testutil_tar_end(&tar);
+    x = extract_new(root, "", m);
+    ck_assert_msg(run(x, &tar, big_chunks[_i], &err) == PITR_OK, "%s", err.msg);
+    assert_file(root, "base/1/16384", big, len, 0600);
+    assert_file(root, "base/1/16385", "small", 5, 0600);
+    ck_assert_uint_eq(extract_bytes(x), len + 5);
+    ck_assert_int_eq(extract_check_complete(m, &err), PITR_OK);
+    extract_free(x);
+    manifest_free(m);
+    buf_fini(&tar);
+    free(big);
+    free(root);
+}
+END_TEST
+
 Suite *extract_suite(void)
 {
     Suite *s = suite_create("extract");
@@ -613,6 +650,8 @@ Suite *extract_suite(void)
     tcase_add_test(tc, test_extract_not_in_manifest_or_twice);
     tcase_add_test(tc, test_extract_truncated_archive);
     tcase_add_loop_test(tc, test_extract_check_only, 0, (int)(sizeof(chunks) / sizeof(chunks[0])));
+    tcase_add_loop_test(tc, test_extract_large_file, 0,
+                        (int)(sizeof(big_chunks) / sizeof(big_chunks[0])));
     suite_add_tcase(s, tc);
     return s;
 }
