@@ -41,6 +41,9 @@ static const char usage[] =
     "  --start               start the restored server, wait until recovery reaches the\n"
     "                        target, and report the point reached (exit 0 only if it matches)\n"
     "  --port PORT           with --start: the port to run on (default: the restored config's)\n"
+    "  --no-archive          the restored server does not archive (archive_mode = off), for a\n"
+    "                        copy beside the original; by default it keeps the original's\n"
+    "                        archive_command and archives its new timeline into the repository\n"
     "  --pg-bin DIR          PostgreSQL's programs (default /usr/lib/postgresql/MAJOR/bin)\n"
     "  --force               move non-empty target directories aside (DIR.pitr-saved-TIME)\n"
     "  --dry-run             print the plan and check the destinations; write nothing\n"
@@ -155,6 +158,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"start", no_argument, NULL, 's'},
         {"port", required_argument, NULL, 'p'},
         {"pg-bin", required_argument, NULL, 'B'},
+        {"no-archive", no_argument, NULL, 'A'},
         {"dry-run", no_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, 'P'},
@@ -172,7 +176,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     int c;
 
     opterr = 0;
-    while (status < 0 && (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:nqPdR:S:C:khV",
+    while (status < 0 && (c = getopt_long(argc, argv, "c:D:t:L:X:N:b:T:a:m:fsp:B:AnqPdR:S:C:khV",
                                           options, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -240,6 +244,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         }
         case 'B':
             a->opts.pg_bin = optarg;
+            break;
+        case 'A':
+            a->opts.no_archive = true;
             break;
         case 'n':
             a->opts.dry_run = true;

@@ -631,6 +631,9 @@ static enum pitr_rc recovery_settings(const struct job *j, struct buf *out, stru
     if (rc == PITR_OK && o->port != 0) {
         rc = buf_printf(out, err, "port = %u\n", o->port);
     }
+    if (rc == PITR_OK && o->no_archive) {
+        rc = buf_printf(out, err, "archive_mode = off\n");
+    }
     if (rc == PITR_OK && o->target != RESTORE_TO_LATEST) {
         rc = append_conf_string(out, "recovery_target_action", o->action ? o->action : "promote",
                                 err);

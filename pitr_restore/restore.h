@@ -42,6 +42,7 @@ struct restore_options {
     bool dry_run;
     bool start;         /* start the server and follow recovery to the target */
     unsigned port;      /* 0: the port of the restored configuration */
+    bool no_archive;    /* the restored server gets archive_mode = off */
     const char *pg_bin; /* NULL: /usr/lib/postgresql/<major>/bin */
     bool quiet;
     bool progress;           /* bytes read / total, rate, ETA on stderr */
