@@ -79,6 +79,7 @@ START_TEST(test_catalog_expire_decide)
     size_t n = strlen(decide[_i].types);
     size_t want = 0;
 
+    memset(b, 0, sizeof(b));
     p.min_full = decide[_i].min_full;
     for (size_t i = 0; i < n; i++) {
         static const char *const names[] = {"daily",         "weekly", "monthly",
