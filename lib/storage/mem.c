@@ -204,7 +204,14 @@ static void mem_free(struct storage *s)
 }
 
 static const struct storage_ops mem_ops = {
-    "mem", mem_stat, mem_read, mem_write_open, mem_list, mem_remove, mem_free, NULL,
+    .name = "mem",
+    .stat = mem_stat,
+    .read = mem_read,
+    .write_open = mem_write_open,
+    .list = mem_list,
+    .remove = mem_remove,
+    .free = mem_free,
+    /* .remove_dir: no directories */
 };
 
 struct storage *mem_storage_new(void)

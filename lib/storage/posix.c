@@ -410,8 +410,14 @@ static void posix_free(struct storage *s)
 }
 
 static const struct storage_ops posix_ops = {
-    "posix",    posix_stat,   posix_read, posix_write_open,
-    posix_list, posix_remove, posix_free, posix_remove_dir,
+    .name = "posix",
+    .stat = posix_stat,
+    .read = posix_read,
+    .write_open = posix_write_open,
+    .list = posix_list,
+    .remove = posix_remove,
+    .free = posix_free,
+    .remove_dir = posix_remove_dir,
 };
 
 struct storage *posix_storage_new(const char *dir, struct pitr_err *err)

@@ -1546,7 +1546,14 @@ static void s3_free(struct storage *st)
 }
 
 static const struct storage_ops s3_ops = {
-    "s3", s3_stat, s3_read, s3_write_open, s3_list, s3_remove, s3_free, NULL,
+    .name = "s3",
+    .stat = s3_stat,
+    .read = s3_read,
+    .write_open = s3_write_open,
+    .list = s3_list,
+    .remove = s3_remove,
+    .free = s3_free,
+    /* .remove_dir: prefixes are not objects */
 };
 
 static bool warned_verify_tls;

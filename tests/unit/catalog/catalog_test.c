@@ -650,7 +650,13 @@ static void c_free(struct storage *s)
 }
 
 static const struct storage_ops counting_ops = {
-    "counting", c_stat, c_read, c_write_open, c_list, c_remove, c_free, NULL,
+    .name = "counting",
+    .stat = c_stat,
+    .read = c_read,
+    .write_open = c_write_open,
+    .list = c_list,
+    .remove = c_remove,
+    .free = c_free,
 };
 
 static struct counting *counting_new(void)
