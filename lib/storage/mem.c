@@ -60,6 +60,26 @@ static enum pitr_rc mem_read(struct storage *s, const char *key, struct filter *
     return rc != PITR_OK ? rc : filter_finish(sink, err);
 }
 
+static enum pitr_rc mem_read_range(struct storage *s, const char *key, uint64_t offset,
+                                   uint64_t len, struct filter *sink, struct pitr_err *err)
+{
+    struct mem_object *o = find((struct mem_storage *)s, key);
+
+    if (o == NULL) {
+        return err_set(err, PITR_NOT_FOUND, "\"%s\" does not exist", key);
+    }
+    if (offset < o->len && len > 0) {
+        size_t left = o->len - (size_t)offset;
+        size_t n = len < left ? (size_t)len : left;
+        enum pitr_rc rc = filter_write(sink, o->data + offset, n, err);
+
+        if (rc != PITR_OK) {
+            return rc;
+        }
+    }
+    return filter_finish(sink, err);
+}
+
 struct mem_writer {
     struct filter base;
     struct mem_storage *ms;
@@ -207,6 +227,7 @@ static const struct storage_ops mem_ops = {
     .name = "mem",
     .stat = mem_stat,
     .read = mem_read,
+    .read_range = mem_read_range,
     .write_open = mem_write_open,
     .list = mem_list,
     .remove = mem_remove,

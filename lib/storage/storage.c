@@ -2,6 +2,7 @@
  * here once so that no driver ever sees "..", an absolute key or an empty component. */
 #include "storage/storage.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "storage/storage_int.h"
@@ -52,6 +53,21 @@ enum pitr_rc storage_read(struct storage *s, const char *key, struct filter *sin
     enum pitr_rc rc = check_key(key, false, err);
 
     return rc != PITR_OK ? rc : s->ops->read(s, key, sink, err);
+}
+
+enum pitr_rc storage_read_range(struct storage *s, const char *key, uint64_t offset, uint64_t len,
+                                struct filter *sink, struct pitr_err *err)
+{
+    enum pitr_rc rc = check_key(key, false, err);
+
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    /* past UINT64_MAX is past the end of any object: clipped, drivers may add offset + len */
+    if (len > UINT64_MAX - offset) {
+        len = UINT64_MAX - offset;
+    }
+    return s->ops->read_range(s, key, offset, len, sink, err);
 }
 
 enum pitr_rc storage_write_open(struct storage *s, const char *key, const struct write_opts *opts,

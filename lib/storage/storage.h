@@ -72,6 +72,14 @@ enum pitr_rc storage_stat(struct storage *s, const char *key, struct storage_inf
  * missing. The sink is borrowed. */
 enum pitr_rc storage_read(struct storage *s, const char *key, struct filter *sink,
                           struct pitr_err *err) PITR_MUST_CHECK;
+/* Streams bytes [offset, offset + len) of the object into sink and finishes it, at the cost of
+ * one request however large the object (for reading headers). Of that range, only the bytes that
+ * exist are delivered: fewer when the object ends before offset + len, none when it ends at or
+ * before offset (still PITR_OK, the sink finished empty). A range reaching past UINT64_MAX reads
+ * to the end; len 0 delivers nothing but still reports a missing object. PITR_NOT_FOUND (sink
+ * untouched) if missing. The sink is borrowed. */
+enum pitr_rc storage_read_range(struct storage *s, const char *key, uint64_t offset, uint64_t len,
+                                struct filter *sink, struct pitr_err *err) PITR_MUST_CHECK;
 /* Opens an atomic writer: the object appears only when filter_finish on *sink_out succeeds;
  * freeing the sink unfinished (or after a failure) leaves nothing behind. The caller owns
  * *sink_out (usually by handing it to pipeline_new). */

@@ -10,6 +10,9 @@ struct storage_ops {
                          struct pitr_err *err);
     enum pitr_rc (*read)(struct storage *s, const char *key, struct filter *sink,
                          struct pitr_err *err);
+    /* As storage_read_range says; len may be 0, and offset + len never overflows. */
+    enum pitr_rc (*read_range)(struct storage *s, const char *key, uint64_t offset, uint64_t len,
+                               struct filter *sink, struct pitr_err *err);
     enum pitr_rc (*write_open)(struct storage *s, const char *key, const struct write_opts *opts,
                                struct filter **sink_out, struct pitr_err *err);
     enum pitr_rc (*list)(struct storage *s, const char *dir, enum storage_list_flags flags,

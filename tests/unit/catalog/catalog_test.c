@@ -623,6 +623,16 @@ static enum pitr_rc c_read(struct storage *s, const char *key, struct filter *si
     return storage_read(c->inner, key, sink, err);
 }
 
+static enum pitr_rc c_read_range(struct storage *s, const char *key, uint64_t offset, uint64_t len,
+                                 struct filter *sink, struct pitr_err *err)
+{
+    struct counting *c = (struct counting *)s;
+
+    c->reads++;
+    c->entry_reads += !str_has_suffix(key, ".cat");
+    return storage_read_range(c->inner, key, offset, len, sink, err);
+}
+
 static enum pitr_rc c_write_open(struct storage *s, const char *key, const struct write_opts *opts,
                                  struct filter **sink_out, struct pitr_err *err)
 {
@@ -653,6 +663,7 @@ static const struct storage_ops counting_ops = {
     .name = "counting",
     .stat = c_stat,
     .read = c_read,
+    .read_range = c_read_range,
     .write_open = c_write_open,
     .list = c_list,
     .remove = c_remove,
