@@ -2,6 +2,7 @@
 #include "crypto/digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t
     /* OpenSSL's HMAC() reads key and data before writing out, so out may alias key */
     must(HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) != NULL && n == HMAC_SHA256_LEN,
          "HMAC-SHA256");
+}
+
+bool digest_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 struct md5 {

@@ -5,6 +5,7 @@
 #ifndef PITR_CRYPTO_DIGEST_H
 #define PITR_CRYPTO_DIGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,10 @@ enum { HMAC_SHA256_LEN = 32, MD5_LEN = 16 };
 /* out = HMAC-SHA256(key, data); out may alias key (SigV4 chains keys that way). */
 void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
                  uint8_t out[HMAC_SHA256_LEN]);
+
+/* Whether a and b (len bytes each) are equal, in time independent of where they differ: for
+ * comparing authentication tags. */
+bool digest_equal(const uint8_t *a, const uint8_t *b, size_t len);
 
 /* An MD5 context; the caller frees it with md5_free (NULL is fine). */
 struct md5;
