@@ -214,7 +214,7 @@ static enum pitr_rc hash_local(struct push *p, uint8_t out[32], struct pitr_err 
 static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
 {
     struct filter *sink = discard_sink_new();
-    struct filter *reader = object_reader_new(sink, p->repo.key, p->object_key);
+    struct filter *reader = object_reader_new(sink, p->repo.key, p->repo.info.sysid, p->object_key);
     struct object_summary theirs;
     uint8_t mine[32];
     char hex_mine[65];
@@ -245,8 +245,11 @@ static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
 static enum pitr_rc upload(struct push *p, struct object_summary *sum, struct pitr_err *err)
 {
     /* hashing on the second core pays for itself above a megabyte (every WAL segment) */
-    struct object_opts opts = {OBJECT_COMPRESS_LZ4,    0,     p->repo.key,
-                               p->size >= 1024 * 1024, false, false};
+    struct object_opts opts = {.compression = OBJECT_COMPRESS_LZ4,
+                               .key = p->repo.key,
+                               .parallel = p->size >= 1024 * 1024,
+                               .name = p->object_key,
+                               .sysid = p->repo.info.sysid};
     struct write_opts wopts = {true, p->size};
     struct object_writer *w = NULL;
     struct filter *sink = NULL;
@@ -298,15 +301,15 @@ static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
         log_warn("\"%s\" holds more than %d restore points: the catalog lists the first %d",
                  p->wal_name, WALSCAN_MAX_RESTORE_POINTS, WALSCAN_MAX_RESTORE_POINTS);
     }
-    rc = catalog_record_segment(p->repo.storage, p->repo.cluster, &seg, rps, n_rps, err);
+    rc = catalog_record_segment(&p->repo, &seg, rps, n_rps, err);
     if (rc != PITR_OK) {
         return err_prefix(err, "could not record \"%s\" in the catalog", p->wal_name);
     }
     if ((seg.segno + 1) % wal_segs_per_log(seg.seg_size) == 0) {
         struct pitr_err merge_err;
 
-        if (catalog_merge_folder(p->repo.storage, p->repo.cluster, seg.tli, seg.segno, seg.seg_size,
-                                 &merge_err) != PITR_OK) {
+        if (catalog_merge_folder(&p->repo, seg.tli, seg.segno, seg.seg_size, &merge_err) !=
+            PITR_OK) {
             log_warn("could not merge the catalog folder of \"%s\": %s", p->wal_name,
                      merge_err.msg);
         }
@@ -346,7 +349,7 @@ static enum pitr_rc setup(struct push *p, struct pitr_err *err)
         mine.sysid = p->ident.sysid;
         mine.pg_version = p->ident.major_version;
         repo_key_id_hex(p->repo.key, mine.key_id);
-        rc = repo_cluster_bind(p->repo.storage, p->repo.cluster, &mine, err);
+        rc = repo_cluster_bind(&p->repo, &mine, err);
     }
     return rc;
 }
@@ -355,11 +358,12 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
                           struct pitr_err *err)
 {
     struct push p;
-    struct object_summary sum = {{0}, 0, 0};
+    struct object_summary sum;
     double start = now_ms();
     enum pitr_rc rc;
 
     memset(&p, 0, sizeof(p));
+    memset(&sum, 0, sizeof(sum));
     p.cfg = cfg;
     p.wal_path = wal_path;
     p.wal_name = wal_name;

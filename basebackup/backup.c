@@ -115,12 +115,14 @@ static enum pitr_rc on_begin(void *arg, enum repl_stream_kind kind, const char *
     bool manifest = kind == REPL_STREAM_MANIFEST;
     /* the manifest comes uncompressed whatever the server compresses; archives are big, so
      * they are written on a worker thread while this one receives */
-    struct object_opts opts = {j->compression,
-                               j->level,
-                               j->repo.key,
-                               !manifest && !j->server_compress,
-                               !manifest && j->server_compress,
-                               !manifest};
+    struct object_opts opts = {.compression = j->compression,
+                               .level = j->level,
+                               .key = j->repo.key,
+                               .parallel = !manifest && !j->server_compress,
+                               .precompressed = !manifest && j->server_compress,
+                               .background = !manifest,
+                               .name = j->current_key,
+                               .sysid = j->sys.sysid};
     struct write_opts wopts = {true, 0};
     struct filter *sink = NULL;
     enum pitr_rc rc;
@@ -205,7 +207,7 @@ static enum pitr_rc put_record(struct job *j, const char *file, struct pitr_err 
     }
     if (rc == PITR_OK) {
         /* create-only: a record is never replaced, and two backups never share an id */
-        rc = repo_put_text(j->repo.storage, key, (const char *)text.data, true, err);
+        rc = repo_put_text(&j->repo, key, (const char *)text.data, true, err);
     }
     buf_fini(&text);
     return rc;
@@ -396,7 +398,7 @@ static enum pitr_rc bind_repository(struct job *j, struct pitr_err *err)
         repo_key_id_hex(j->repo.key, mine.key_id);
         memcpy(j->rec.key_id, mine.key_id, sizeof(mine.key_id));
         /* refuses a cluster whose system identifier differs from the one recorded */
-        rc = repo_cluster_bind(j->repo.storage, j->repo.cluster, &mine, err);
+        rc = repo_cluster_bind(&j->repo, &mine, err);
     }
     return rc;
 }
@@ -573,8 +575,7 @@ enum pitr_rc backup_run(const struct config *cfg, const struct backup_options *o
 /* --- cleanup ------------------------------------------------------------------------------- */
 
 struct cleanup_ctx {
-    struct storage *storage;
-    const char *cluster;
+    struct repo_session repo;
     unsigned max_age_s;
     bool quiet;
     char host[256];
@@ -598,7 +599,7 @@ static enum pitr_rc remove_one(void *arg, const char *key, const struct storage_
     if (str_has_suffix(key, "/backup.start")) {
         return PITR_OK; /* last, so an interrupted cleanup can be re-run */
     }
-    return storage_remove(c->storage, key, err);
+    return storage_remove(c->repo.storage, key, err);
 }
 
 static enum pitr_rc cleanup_backup(struct cleanup_ctx *c, const char *dir, struct pitr_err *err)
@@ -611,7 +612,7 @@ static enum pitr_rc cleanup_backup(struct cleanup_ctx *c, const char *dir, struc
     if (rc == PITR_OK) {
         struct storage_info info;
 
-        rc = storage_stat(c->storage, key, &info, err);
+        rc = storage_stat(c->repo.storage, key, &info, err);
         if (rc == PITR_OK) {
             return PITR_OK; /* complete */
         }
@@ -621,7 +622,7 @@ static enum pitr_rc cleanup_backup(struct cleanup_ctx *c, const char *dir, struc
     }
     rc = str_format(key, sizeof(key), err, "%s/backup.start", dir);
     if (rc == PITR_OK) {
-        rc = repo_get_text(c->storage, key, BACKUP_RECORD_MAX, &text, err);
+        rc = repo_get_text(&c->repo, key, BACKUP_RECORD_MAX, &text, err);
     }
     if (rc == PITR_OK) {
         rc = backup_record_parse((const char *)text.data, key, &r, err);
@@ -634,14 +635,14 @@ static enum pitr_rc cleanup_backup(struct cleanup_ctx *c, const char *dir, struc
         log_info("backup %s is incomplete but may still be running (%s pid %" PRId64 "): kept",
                  r.id, r.host, r.pid);
     } else {
-        rc = storage_list(c->storage, dir, STORAGE_LIST_RECURSIVE, remove_one, c, err);
+        rc = storage_list(c->repo.storage, dir, STORAGE_LIST_RECURSIVE, remove_one, c, err);
         if (rc == PITR_OK) {
-            rc = storage_remove(c->storage, key, err);
+            rc = storage_remove(c->repo.storage, key, err);
         }
         if (rc == PITR_OK) {
             /* an empty directory left behind would make the next --cleanup fail to find its
              * backup.start */
-            rc = storage_remove_dir(c->storage, dir, err);
+            rc = storage_remove_dir(c->repo.storage, dir, err);
         }
         if (rc == PITR_OK) {
             c->removed++;
@@ -678,7 +679,6 @@ enum pitr_rc backup_cleanup(const struct config *cfg, unsigned max_age_s, bool q
 {
     struct cleanup_ctx c;
     struct dir_list l = {NULL, 0};
-    char *cluster = NULL;
     char dir[KEY_MAX];
     enum pitr_rc rc;
 
@@ -688,17 +688,13 @@ enum pitr_rc backup_cleanup(const struct config *cfg, unsigned max_age_s, bool q
     if (gethostname(c.host, sizeof(c.host) - 1) != 0) {
         c.host[0] = '\0';
     }
-    c.storage = repo_open(cfg, err);
-    if (c.storage == NULL) {
-        return err->rc;
+    rc = repo_session_open(cfg, NULL, &c.repo, err);
+    if (rc != PITR_OK) {
+        return rc;
     }
-    rc = repo_resolve_cluster(cfg, c.storage, NULL, &cluster, err);
+    rc = str_format(dir, sizeof(dir), err, "%s/backup", c.repo.cluster);
     if (rc == PITR_OK) {
-        c.cluster = cluster;
-        rc = str_format(dir, sizeof(dir), err, "%s/backup", cluster);
-    }
-    if (rc == PITR_OK) {
-        rc = storage_list(c.storage, dir, STORAGE_LIST_CHILDREN, collect_dir, &l, err);
+        rc = storage_list(c.repo.storage, dir, STORAGE_LIST_CHILDREN, collect_dir, &l, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < l.n; i++) {
         rc = cleanup_backup(&c, l.dirs[i], err);
@@ -710,7 +706,6 @@ enum pitr_rc backup_cleanup(const struct config *cfg, unsigned max_age_s, bool q
         free(l.dirs[i]);
     }
     free(l.dirs);
-    free(cluster);
-    storage_free(c.storage);
+    repo_session_close(&c.repo);
     return rc;
 }

@@ -42,8 +42,8 @@ static struct catalog_seg seg_of(uint64_t segno)
 }
 
 /* One folder's merged file: the header, then each entry without its own header. */
-static enum pitr_rc write_folder(struct storage *s, const char *cluster, uint64_t log,
-                                 uint64_t segments, struct pitr_err *err)
+static enum pitr_rc write_folder(const struct repo_session *repo, uint64_t log, uint64_t segments,
+                                 struct pitr_err *err)
 {
     struct buf text;
     struct buf entry;
@@ -54,7 +54,7 @@ static enum pitr_rc write_folder(struct storage *s, const char *cluster, uint64_
     buf_init(&text, 64u << 20);
     buf_init(&entry, 1u << 20);
     wal_segment_name(1, log * PER_FOLDER, SEG_SIZE, folder);
-    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s.cat", cluster, folder);
+    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s.cat", repo->cluster, folder);
     if (rc == PITR_OK) {
         rc = buf_append(&text, "pitr-catalog 1\n", HEADER_LEN, err);
     }
@@ -76,13 +76,13 @@ static enum pitr_rc write_folder(struct storage *s, const char *cluster, uint64_
             n_rps = 1;
         }
         buf_reset(&entry);
-        rc = catalog_entry_format(&g, &rp, n_rps, &entry, err);
+        rc = catalog_entry_format(&g, &rp, n_rps, repo, &entry, err);
         if (rc == PITR_OK) {
             rc = buf_append(&text, entry.data + HEADER_LEN, entry.len - HEADER_LEN, err);
         }
     }
     if (rc == PITR_OK) {
-        rc = storage_put(s, key, NULL, text.data, text.len, err);
+        rc = storage_put(repo->storage, key, NULL, text.data, text.len, err);
     }
     buf_fini(&entry);
     buf_fini(&text);
@@ -90,7 +90,7 @@ static enum pitr_rc write_folder(struct storage *s, const char *cluster, uint64_
 }
 
 /* A backup of segments segno (start) and segno + 1 (stop), with its WAL objects. */
-static enum pitr_rc write_backup(struct storage *s, const char *cluster, uint64_t segno,
+static enum pitr_rc write_backup(const struct repo_session *repo, uint64_t segno,
                                  struct pitr_err *err)
 {
     struct backup_record r;
@@ -123,10 +123,10 @@ static enum pitr_rc write_backup(struct storage *s, const char *cluster, uint64_
     buf_init(&text, BACKUP_RECORD_MAX);
     rc = backup_record_format(&r, &text, err);
     if (rc == PITR_OK) {
-        rc = backup_key(cluster, r.id, "backup.info", key, sizeof(key), err);
+        rc = backup_key(repo->cluster, r.id, "backup.info", key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = repo_put_text(s, key, (const char *)text.data, true, err);
+        rc = repo_put_text(repo, key, (const char *)text.data, true, err);
     }
     for (uint64_t n = segno; rc == PITR_OK && n <= segno + 1; n++) {
         char name[25];
@@ -135,10 +135,11 @@ static enum pitr_rc write_backup(struct storage *s, const char *cluster, uint64_
         wal_segment_name(1, n, SEG_SIZE, name);
         rc = wal_parse_name(name, &f, err);
         if (rc == PITR_OK) {
-            rc = repo_wal_key(cluster, name, &f, key, sizeof(key), err);
+            rc = repo_wal_key(repo->cluster, name, &f, key, sizeof(key), err);
         }
         if (rc == PITR_OK) {
-            rc = repo_put_text(s, key, "a stand-in: --dry-run only stats WAL objects", true, err);
+            rc =
+                repo_put_text(repo, key, "a stand-in: --dry-run only stats WAL objects", true, err);
         }
     }
     buf_fini(&text);
@@ -157,6 +158,7 @@ static void print_time(const char *what, uint64_t segno)
 int main(int argc, char **argv)
 {
     struct storage *s;
+    struct repo_session repo;
     struct cluster_info info = {7441234567890123456ull, 150018, ""};
     struct pitr_err err;
     uint64_t segments;
@@ -174,15 +176,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "catalog_gen: %s\n", err.msg);
         return 1;
     }
-    rc = repo_cluster_bind(s, argv[2], &info, &err);
+    memset(&repo, 0, sizeof(repo));
+    repo.storage = s;
+    repo.cluster = argv[2];
+    rc = repo_cluster_bind(&repo, &info, &err);
     for (uint64_t log = 0; rc == PITR_OK && log <= segments / PER_FOLDER; log++) {
-        rc = write_folder(s, argv[2], log, segments, &err);
+        rc = write_folder(&repo, log, segments, &err);
     }
     /* backups at even steps, the last one 1000 segments before the end */
     for (uint64_t i = 0; rc == PITR_OK && i < backups; i++) {
         uint64_t segno = 8 + (segments - 1008) * i / (backups > 1 ? backups - 1 : 1);
 
-        rc = write_backup(s, argv[2], segno, &err);
+        rc = write_backup(&repo, segno, &err);
         if (rc == PITR_OK) {
             printf("backup_segno %" PRIu64 "\n", segno);
         }

@@ -11,13 +11,15 @@
 #include "base/strutil.h"
 #include "base/timestamp.h"
 #include "base/xalloc.h"
+#include "crypto/digest.h"
+#include "crypto/key.h"
 #include "crypto/sha256.h"
 #include "pg/wal.h"
 #include "pg/walscan.h"
 
 static const char header[] = "pitr-catalog 1\n";
 
-enum { LINE_SUM_HEX = 16, CATALOG_FILE_MAX = 64 * 1024 * 1024, KEY_MAX = 1024 };
+enum { LINE_SUM_HEX = 16, LINE_MAC_HEX = 32, CATALOG_FILE_MAX = 64 * 1024 * 1024, KEY_MAX = 1024 };
 
 void catalog_time_format(int64_t us, char out[CATALOG_TIME_LEN])
 {
@@ -38,11 +40,69 @@ static void line_sum(const char *line, size_t len, char out[LINE_SUM_HEX + 1])
     str_hex_encode(digest, LINE_SUM_HEX / 2, out);
 }
 
-/* Appends the line in `line` (no newline) with its checksum. */
-static enum pitr_rc append_line(struct buf *out, const char *line, struct pitr_err *err)
+/* How lines are signed and checked. Without keys: a SHA-256 prefix, against damage. With keys:
+ * an HMAC-SHA256 of the cluster's system identifier and the line under a subkey of each key of
+ * the ring (the current key's signs), so that nobody without the key can add or change a fact,
+ * nor move one from another cluster. */
+struct line_keys {
+    uint8_t (*mac)[KEY_LEN]; /* [0]: the current key's */
+    size_t n;
+    uint64_t sysid;
+};
+
+static void line_keys_init(struct line_keys *lk, const struct repo_session *repo)
+{
+    size_t i = 0;
+
+    memset(lk, 0, sizeof(*lk));
+    if (repo == NULL || repo->key == NULL) {
+        return;
+    }
+    for (const struct key *k = repo->key; k != NULL; k = key_ring_next(k)) {
+        lk->n++;
+    }
+    lk->mac = xcalloc(lk->n, sizeof(*lk->mac));
+    for (const struct key *k = repo->key; k != NULL; k = key_ring_next(k)) {
+        key_derive(k, NULL, 0, "pitr catalog line v1", lk->mac[i++]);
+    }
+    lk->sysid = repo->info.sysid;
+}
+
+static void line_keys_fini(struct line_keys *lk)
+{
+    if (lk->mac != NULL) {
+        explicit_bzero(lk->mac, lk->n * sizeof(*lk->mac));
+        free(lk->mac);
+    }
+    memset(lk, 0, sizeof(*lk));
+}
+
+static void line_mac(const uint8_t key[KEY_LEN], uint64_t sysid, const char *line, size_t len,
+                     uint8_t out[HMAC_SHA256_LEN])
+{
+    uint8_t *msg = xmalloc(8 + len);
+
+    for (int i = 0; i < 8; i++) {
+        msg[i] = (uint8_t)(sysid >> (56 - 8 * i));
+    }
+    memcpy(msg + 8, line, len);
+    hmac_sha256(key, KEY_LEN, msg, 8 + len, out);
+    free(msg);
+}
+
+/* Appends the line in `line` (no newline) with its checksum, or with keys its MAC. */
+static enum pitr_rc append_line(const struct line_keys *lk, struct buf *out, const char *line,
+                                struct pitr_err *err)
 {
     char sum[LINE_SUM_HEX + 1];
+    uint8_t mac[HMAC_SHA256_LEN];
+    char hex[LINE_MAC_HEX + 1];
 
+    if (lk->n > 0) {
+        line_mac(lk->mac[0], lk->sysid, line, strlen(line), mac);
+        str_hex_encode(mac, LINE_MAC_HEX / 2, hex);
+        return buf_printf(out, err, "%s ~h%s\n", line, hex);
+    }
     line_sum(line, strlen(line), sum);
     return buf_printf(out, err, "%s ~%s\n", line, sum);
 }
@@ -87,8 +147,8 @@ static enum pitr_rc unescape_name(const char *in, char out[CATALOG_RP_NAME_MAX])
     return PITR_OK;
 }
 
-static enum pitr_rc format_seg_line(const struct catalog_seg *seg, struct buf *out,
-                                    struct pitr_err *err)
+static enum pitr_rc format_seg_line(const struct line_keys *lk, const struct catalog_seg *seg,
+                                    struct buf *out, struct pitr_err *err)
 {
     char name[25];
     char archived[CATALOG_TIME_LEN];
@@ -108,12 +168,13 @@ static enum pitr_rc format_seg_line(const struct catalog_seg *seg, struct buf *o
         snprintf(line, sizeof(line), "seg %s size=%" PRIu32 " archived=%s xacts=0", name,
                  seg->seg_size, archived);
     }
-    return append_line(out, line, err);
+    return append_line(lk, out, line, err);
 }
 
 /* A restore point's line names the segment it is in. */
-static enum pitr_rc format_rp_line(const struct catalog_seg *seg, const struct catalog_rp *rp,
-                                   struct buf *out, struct pitr_err *err)
+static enum pitr_rc format_rp_line(const struct line_keys *lk, const struct catalog_seg *seg,
+                                   const struct catalog_rp *rp, struct buf *out,
+                                   struct pitr_err *err)
 {
     char name[25];
     char lsn[18];
@@ -126,20 +187,24 @@ static enum pitr_rc format_rp_line(const struct catalog_seg *seg, const struct c
     catalog_time_format(rp->time_us, when);
     escape_name(rp->name, escaped, sizeof(escaped));
     snprintf(line, sizeof(line), "rp %s lsn=%s time=%s name=%s", name, lsn, when, escaped);
-    return append_line(out, line, err);
+    return append_line(lk, out, line, err);
 }
 
 enum pitr_rc catalog_entry_format(const struct catalog_seg *seg, const struct catalog_rp *rps,
-                                  size_t n_rps, struct buf *out, struct pitr_err *err)
+                                  size_t n_rps, const struct repo_session *repo, struct buf *out,
+                                  struct pitr_err *err)
 {
+    struct line_keys lk;
     enum pitr_rc rc = buf_append(out, header, strlen(header), err);
 
+    line_keys_init(&lk, repo);
     if (rc == PITR_OK) {
-        rc = format_seg_line(seg, out, err);
+        rc = format_seg_line(&lk, seg, out, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < n_rps; i++) {
-        rc = format_rp_line(seg, &rps[i], out, err);
+        rc = format_rp_line(&lk, seg, &rps[i], out, err);
     }
+    line_keys_fini(&lk);
     return rc;
 }
 
@@ -215,18 +280,54 @@ static enum pitr_rc parse_rp(char **f, int n, struct catalog_wal *w, struct wal_
     return PITR_OK;
 }
 
-/* Checks one line's checksum and splits it into at most max fields. */
-static enum pitr_rc split_line(char *line, char **fields, int max, int *n)
+enum line_check { LINE_OK, LINE_DAMAGED, LINE_UNSIGNED, LINE_SIGNED };
+
+/* Checks the checksum or MAC of the first len bytes of line against sig (the text after "~"). */
+static enum line_check check_line(const struct line_keys *lk, const char *line, size_t len,
+                                  const char *sig)
+{
+    char sum[LINE_SUM_HEX + 1];
+    uint8_t mac[HMAC_SHA256_LEN];
+    char hex[LINE_MAC_HEX + 1];
+    bool signed_line = sig[0] == 'h' && strlen(sig + 1) == LINE_MAC_HEX;
+
+    if (!signed_line && strlen(sig) != LINE_SUM_HEX) {
+        return LINE_DAMAGED;
+    }
+    if (lk->n == 0 && signed_line) {
+        return LINE_SIGNED;
+    }
+    if (lk->n > 0 && !signed_line) {
+        /* data-loss guard: with a key, a plain checksum is something anyone could have written */
+        return LINE_UNSIGNED;
+    }
+    if (!signed_line) {
+        line_sum(line, len, sum);
+        return memcmp(sum, sig, LINE_SUM_HEX) == 0 ? LINE_OK : LINE_DAMAGED;
+    }
+    for (size_t k = 0; k < lk->n; k++) {
+        line_mac(lk->mac[k], lk->sysid, line, len, mac);
+        str_hex_encode(mac, LINE_MAC_HEX / 2, hex);
+        if (digest_equal((const uint8_t *)hex, (const uint8_t *)sig + 1, LINE_MAC_HEX)) {
+            return LINE_OK;
+        }
+    }
+    return LINE_DAMAGED;
+}
+
+/* Checks one line's checksum or MAC and splits it into at most max fields. */
+static enum line_check split_line(const struct line_keys *lk, char *line, char **fields, int max,
+                                  int *n)
 {
     char *tilde = strrchr(line, '~');
-    char sum[LINE_SUM_HEX + 1];
+    enum line_check c;
 
-    if (tilde == NULL || tilde == line || tilde[-1] != ' ' || strlen(tilde + 1) != LINE_SUM_HEX) {
-        return PITR_CORRUPT;
+    if (tilde == NULL || tilde == line || tilde[-1] != ' ') {
+        return LINE_DAMAGED;
     }
-    line_sum(line, (size_t)(tilde - 1 - line), sum);
-    if (memcmp(sum, tilde + 1, LINE_SUM_HEX) != 0) {
-        return PITR_CORRUPT;
+    c = check_line(lk, line, (size_t)(tilde - 1 - line), tilde + 1);
+    if (c != LINE_OK) {
+        return c;
     }
     tilde[-1] = '\0';
     *n = 0;
@@ -237,14 +338,17 @@ static enum pitr_rc split_line(char *line, char **fields, int max, int *n)
             *p++ = '\0';
         }
     }
-    return PITR_OK;
+    return LINE_OK;
 }
 
-enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struct catalog_wal *w,
+enum pitr_rc catalog_parse(const char *text, size_t len, const char *name,
+                           const struct repo_session *repo, struct catalog_wal *w,
                            struct pitr_err *err)
 {
     char *copy = xstrndup(text, len);
     char *line = copy;
+    struct line_keys lk;
+    enum line_check check = LINE_OK;
     enum pitr_rc rc = PITR_OK;
     int lineno = 1;
     size_t lines = 0;
@@ -257,6 +361,7 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
                        name);
     }
     line += strlen(header);
+    line_keys_init(&lk, repo);
     /* room for every line as a segment and as a restore point: one allocation per file, not
      * one per line (a folder's merged file has hundreds) */
     for (const char *p = strchr(line, '\n'); p != NULL; p = strchr(p + 1, '\n')) {
@@ -279,7 +384,8 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
             break;
         }
         *next++ = '\0';
-        rc = split_line(line, f, 12, &n);
+        check = split_line(&lk, line, f, 12, &n);
+        rc = check == LINE_OK ? PITR_OK : PITR_CORRUPT;
         if (rc == PITR_OK && (n < 2 || wal_parse_name(f[1], &wf, &ignored) != PITR_OK ||
                               wf.kind != WAL_FILE_SEGMENT)) {
             rc = PITR_CORRUPT;
@@ -294,6 +400,19 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struc
         line = next;
     }
     free(copy);
+    line_keys_fini(&lk);
+    if (check == LINE_UNSIGNED) {
+        return err_set(err, PITR_CORRUPT,
+                       "%s line %d is not authenticated with the key (written without it, by "
+                       "someone else or by a pitr before 2026-12): run pitr-catalog upgrade",
+                       name, lineno);
+    }
+    if (check == LINE_SIGNED) {
+        return err_set(err, PITR_CONFIG,
+                       "%s line %d is authenticated with an encryption key: set "
+                       "encryption_key_file",
+                       name, lineno);
+    }
     if (rc != PITR_OK) {
         return err_set(err, PITR_CORRUPT,
                        "%s line %d is damaged (malformed or its checksum does not match): run "
@@ -432,9 +551,9 @@ static void folder_name(uint32_t tli, uint64_t segno, uint32_t seg_size, char ou
     out[16] = '\0';
 }
 
-enum pitr_rc catalog_record_segment(struct storage *s, const char *cluster,
-                                    const struct catalog_seg *seg, const struct catalog_rp *rps,
-                                    size_t n_rps, struct pitr_err *err)
+enum pitr_rc catalog_record_segment(const struct repo_session *repo, const struct catalog_seg *seg,
+                                    const struct catalog_rp *rps, size_t n_rps,
+                                    struct pitr_err *err)
 {
     char name[25];
     char key[KEY_MAX];
@@ -444,12 +563,12 @@ enum pitr_rc catalog_record_segment(struct storage *s, const char *cluster,
 
     wal_segment_name(seg->tli, seg->segno, seg->seg_size, name);
     buf_init(&text, 1024 * 1024);
-    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s/%s", cluster, name, name);
+    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s/%s", repo->cluster, name, name);
     if (rc == PITR_OK) {
-        rc = catalog_entry_format(seg, rps, n_rps, &text, err);
+        rc = catalog_entry_format(seg, rps, n_rps, repo, &text, err);
     }
     if (rc == PITR_OK) {
-        rc = storage_put(s, key, &opts, text.data, text.len, err);
+        rc = storage_put(repo->storage, key, &opts, text.data, text.len, err);
     }
     if (rc == PITR_EXISTS) {
         rc = PITR_OK;
@@ -459,16 +578,16 @@ enum pitr_rc catalog_record_segment(struct storage *s, const char *cluster,
 }
 
 /* Reads one catalog object into w; PITR_NOT_FOUND when it is missing. */
-static enum pitr_rc read_into(struct storage *s, const char *key, struct catalog_wal *w,
-                              struct pitr_err *err)
+static enum pitr_rc read_into(const struct repo_session *repo, const char *key,
+                              struct catalog_wal *w, struct pitr_err *err)
 {
     struct buf text;
     enum pitr_rc rc;
 
     buf_init(&text, CATALOG_FILE_MAX);
-    rc = storage_get(s, key, &text, err);
+    rc = storage_get(repo->storage, key, &text, err);
     if (rc == PITR_OK) {
-        rc = catalog_parse((const char *)text.data, text.len, key, w, err);
+        rc = catalog_parse((const char *)text.data, text.len, key, repo, w, err);
     }
     buf_fini(&text);
     return rc;
@@ -512,16 +631,16 @@ static enum pitr_rc collect_name(void *arg, const char *key, const struct storag
 }
 
 /* Adds the entries of one folder that w does not have yet (w normalized). */
-static enum pitr_rc read_entries(struct storage *s, const char *cluster, const char *folder,
+static enum pitr_rc read_entries(const struct repo_session *repo, const char *folder,
                                  uint32_t seg_size, struct catalog_wal *w, struct pitr_err *err)
 {
     struct names entries = {NULL, 0};
     char dir[KEY_MAX];
     size_t before = w->n_segs;
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal/%s", cluster, folder);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal/%s", repo->cluster, folder);
 
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_name, &entries, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_CHILDREN, collect_name, &entries, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < entries.n; i++) {
         struct wal_file wf;
@@ -534,7 +653,7 @@ static enum pitr_rc read_entries(struct storage *s, const char *cluster, const c
         }
         rc = str_format(key, sizeof(key), err, "%s/%s", dir, entries.v[i]);
         if (rc == PITR_OK) {
-            rc = read_into(s, key, w, err);
+            rc = read_into(repo, key, w, err);
         }
         if (rc == PITR_NOT_FOUND) {
             rc = PITR_OK; /* removed since the listing (expire) */
@@ -563,17 +682,18 @@ static size_t count_in_folder(const struct catalog_wal *w, uint32_t tli, uint64_
 /* Loads one folder into *out (normalized): its merged file, plus its entries unless the merged
  * file is complete. Each folder is read on its own so that the cost of a timeline's load grows
  * with its number of segments, not with the square of its number of folders. */
-static enum pitr_rc load_folder(struct storage *s, const char *cluster, const char *folder,
-                                uint32_t tli, uint64_t log, uint32_t seg_size,
-                                struct catalog_wal *out, struct pitr_err *err)
+static enum pitr_rc load_folder(const struct repo_session *repo, const char *folder, uint32_t tli,
+                                uint64_t log, uint32_t seg_size, struct catalog_wal *out,
+                                struct pitr_err *err)
 {
     char key[KEY_MAX];
     struct catalog_wal w = {NULL, 0, NULL, 0};
     uint64_t per_folder = wal_segs_per_log(seg_size);
-    enum pitr_rc rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
+    enum pitr_rc rc =
+        str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", repo->cluster, folder);
 
     if (rc == PITR_OK) {
-        rc = read_into(s, key, &w, err);
+        rc = read_into(repo, key, &w, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK;
@@ -581,7 +701,7 @@ static enum pitr_rc load_folder(struct storage *s, const char *cluster, const ch
     if (rc == PITR_OK) {
         catalog_wal_normalize(&w);
         if (count_in_folder(&w, tli, log * per_folder, per_folder) < per_folder) {
-            rc = read_entries(s, cluster, folder, seg_size, &w, err);
+            rc = read_entries(repo, folder, seg_size, &w, err);
         }
     }
     if (rc != PITR_OK) {
@@ -621,17 +741,17 @@ static void grow_append(struct growing *g, const struct catalog_wal *part)
 }
 
 /* Folder names ("TTTTTTTTXXXXXXXX", from entry folders and merged files) of tli from log on. */
-static enum pitr_rc list_folders(struct storage *s, const char *cluster, uint32_t tli,
-                                 uint64_t from_log, struct names *out, struct pitr_err *err)
+static enum pitr_rc list_folders(const struct repo_session *repo, uint32_t tli, uint64_t from_log,
+                                 struct names *out, struct pitr_err *err)
 {
     struct names all = {NULL, 0};
     char dir[KEY_MAX];
     char prefix[9];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", repo->cluster);
 
     snprintf(prefix, sizeof(prefix), "%08X", tli);
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_name, &all, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_CHILDREN, collect_name, &all, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK;
@@ -668,23 +788,21 @@ static enum pitr_rc list_folders(struct storage *s, const char *cluster, uint32_
 }
 
 struct catalog_reader {
-    struct storage *s;
-    char *cluster;
+    const struct repo_session *repo; /* borrowed */
     uint32_t tli;
     uint32_t seg_size;
     struct names folders; /* sorted */
 };
 
-enum pitr_rc catalog_reader_open(struct storage *s, const char *cluster, uint32_t tli,
-                                 uint64_t from_segno, uint32_t seg_size,
-                                 struct catalog_reader **out, struct pitr_err *err)
+enum pitr_rc catalog_reader_open(const struct repo_session *repo, uint32_t tli, uint64_t from_segno,
+                                 uint32_t seg_size, struct catalog_reader **out,
+                                 struct pitr_err *err)
 {
     struct catalog_reader *r = xcalloc(1, sizeof(*r));
     enum pitr_rc rc =
-        list_folders(s, cluster, tli, from_segno / wal_segs_per_log(seg_size), &r->folders, err);
+        list_folders(repo, tli, from_segno / wal_segs_per_log(seg_size), &r->folders, err);
 
-    r->s = s;
-    r->cluster = xstrdup(cluster);
+    r->repo = repo;
     r->tli = tli;
     r->seg_size = seg_size;
     if (rc != PITR_OK) {
@@ -707,7 +825,7 @@ enum pitr_rc catalog_reader_load(struct catalog_reader *r, uint64_t segno, struc
         *out = (struct catalog_wal){NULL, 0, NULL, 0};
         return PITR_OK;
     }
-    return load_folder(r->s, r->cluster, folder, r->tli, log, r->seg_size, out, err);
+    return load_folder(r->repo, folder, r->tli, log, r->seg_size, out, err);
 }
 
 bool catalog_reader_has_after(const struct catalog_reader *r, uint64_t segno)
@@ -725,25 +843,24 @@ void catalog_reader_free(struct catalog_reader *r)
         return;
     }
     names_fini(&r->folders);
-    free(r->cluster);
     free(r);
 }
 
-enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint32_t tli,
+enum pitr_rc catalog_load_timeline(const struct repo_session *repo, uint32_t tli,
                                    uint64_t from_segno, uint32_t seg_size, struct catalog_wal *out,
                                    struct pitr_err *err)
 {
     struct growing g = {{NULL, 0, NULL, 0}, 0, 0};
     struct names folders = {NULL, 0};
     uint64_t per_folder = wal_segs_per_log(seg_size);
-    enum pitr_rc rc = list_folders(s, cluster, tli, from_segno / per_folder, &folders, err);
+    enum pitr_rc rc = list_folders(repo, tli, from_segno / per_folder, &folders, err);
 
     for (size_t i = 0; rc == PITR_OK && i < folders.n; i++) {
         uint64_t log = 0;
         struct catalog_wal part = {NULL, 0, NULL, 0};
 
         if (str_parse_hex_u64(folders.v[i] + 8, 8, &log) == PITR_OK) { /* list_folders checked */
-            rc = load_folder(s, cluster, folders.v[i], tli, log, seg_size, &part, err);
+            rc = load_folder(repo, folders.v[i], tli, log, seg_size, &part, err);
         }
         if (rc == PITR_OK) {
             grow_append(&g, &part);
@@ -761,26 +878,30 @@ enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint3
 }
 
 /* Renders every segment of w (with the restore points inside it) as one catalog file. */
-static enum pitr_rc format_all(const struct catalog_wal *w, struct buf *out, struct pitr_err *err)
+static enum pitr_rc format_all(const struct repo_session *repo, const struct catalog_wal *w,
+                               struct buf *out, struct pitr_err *err)
 {
+    struct line_keys lk;
     enum pitr_rc rc = buf_append(out, header, strlen(header), err);
 
+    line_keys_init(&lk, repo);
     for (size_t i = 0; rc == PITR_OK && i < w->n_segs; i++) {
         const struct catalog_seg *g = &w->segs[i];
 
-        rc = format_seg_line(g, out, err);
+        rc = format_seg_line(&lk, g, out, err);
         for (size_t r = 0; rc == PITR_OK && r < w->n_rps; r++) {
             if (w->rps[r].tli == g->tli &&
                 wal_segno_of_lsn(w->rps[r].lsn, g->seg_size) == g->segno) {
-                rc = format_rp_line(g, &w->rps[r], out, err);
+                rc = format_rp_line(&lk, g, &w->rps[r], out, err);
             }
         }
     }
+    line_keys_fini(&lk);
     return rc;
 }
 
-enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32_t tli,
-                                  uint64_t segno, uint32_t seg_size, struct pitr_err *err)
+enum pitr_rc catalog_merge_folder(const struct repo_session *repo, uint32_t tli, uint64_t segno,
+                                  uint32_t seg_size, struct pitr_err *err)
 {
     char folder[17];
     char key[KEY_MAX];
@@ -792,27 +913,26 @@ enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32
 
     folder_name(tli, segno, seg_size, folder);
     buf_init(&text, CATALOG_FILE_MAX);
-    rc = load_folder(s, cluster, folder, tli, segno / per_folder, seg_size, &w, err);
+    rc = load_folder(repo, folder, tli, segno / per_folder, seg_size, &w, err);
     if (rc == PITR_OK) {
-        rc = read_entries(s, cluster, folder, seg_size, &w, err); /* even when complete */
+        rc = read_entries(repo, folder, seg_size, &w, err); /* even when complete */
     }
     if (rc == PITR_OK) {
-        rc = format_all(&w, &text, err);
+        rc = format_all(repo, &w, &text, err);
     }
     if (rc == PITR_OK) {
-        rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
+        rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", repo->cluster, folder);
     }
     if (rc == PITR_OK) {
-        rc = storage_put(s, key, &opts, text.data, text.len, err);
+        rc = storage_put(repo->storage, key, &opts, text.data, text.len, err);
     }
     buf_fini(&text);
     catalog_wal_fini(&w);
     return rc;
 }
 
-enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32_t tli,
-                                  uint64_t segno, uint64_t before_segno, uint32_t seg_size,
-                                  struct pitr_err *err)
+enum pitr_rc catalog_prune_folder(const struct repo_session *repo, uint32_t tli, uint64_t segno,
+                                  uint64_t before_segno, uint32_t seg_size, struct pitr_err *err)
 {
     char folder[17];
     char key[KEY_MAX];
@@ -824,9 +944,9 @@ enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32
 
     folder_name(tli, segno, seg_size, folder);
     buf_init(&text, CATALOG_FILE_MAX);
-    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", cluster, folder);
+    rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%s.cat", repo->cluster, folder);
     if (rc == PITR_OK) {
-        rc = read_into(s, key, &w, err);
+        rc = read_into(repo, key, &w, err);
     }
     if (rc == PITR_NOT_FOUND) {
         buf_fini(&text);
@@ -846,12 +966,12 @@ enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32
     }
     w.n_rps = k;
     if (rc == PITR_OK && w.n_segs == 0) {
-        rc = storage_remove(s, key, err);
+        rc = storage_remove(repo->storage, key, err);
     } else if (rc == PITR_OK) {
         catalog_wal_normalize(&w);
-        rc = format_all(&w, &text, err);
+        rc = format_all(repo, &w, &text, err);
         if (rc == PITR_OK) {
-            rc = storage_put(s, key, &opts, text.data, text.len, err);
+            rc = storage_put(repo->storage, key, &opts, text.data, text.len, err);
         }
     }
     buf_fini(&text);
@@ -860,7 +980,7 @@ enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32
 }
 
 struct last_archived {
-    struct storage *s;
+    const struct repo_session *repo;
     struct catalog_seg seg;
     bool found;
 };
@@ -881,11 +1001,11 @@ static enum pitr_rc scan_archived(void *arg, const char *key, const struct stora
         return PITR_OK;
     }
     buf_init(&text, 64 * 1024 * 1024);
-    rc = storage_get(l->s, key, &text, err);
+    rc = storage_get(l->repo->storage, key, &text, err);
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK; /* merged away since the listing: its facts are in the .cat file */
     } else if (rc == PITR_OK) {
-        rc = catalog_parse((const char *)text.data, text.len, key, &w, err);
+        rc = catalog_parse((const char *)text.data, text.len, key, l->repo, &w, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < w.n_segs; i++) {
         if (!l->found || w.segs[i].archived_us > l->seg.archived_us) {
@@ -898,17 +1018,17 @@ static enum pitr_rc scan_archived(void *arg, const char *key, const struct stora
     return rc;
 }
 
-enum pitr_rc catalog_last_archived(struct storage *s, const char *cluster, struct catalog_seg *out,
+enum pitr_rc catalog_last_archived(const struct repo_session *repo, struct catalog_seg *out,
                                    bool *found, struct pitr_err *err)
 {
     struct last_archived l;
     char dir[KEY_MAX];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", repo->cluster);
 
     memset(&l, 0, sizeof(l));
-    l.s = s;
+    l.repo = repo;
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_RECURSIVE, scan_archived, &l, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_RECURSIVE, scan_archived, &l, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK;

@@ -8,7 +8,9 @@
  *
  * Every file is plain text: a "pitr-catalog 1" header, then one line per fact, each ending in
  * " ~" and 16 hex digits of the SHA-256 of the line before it, so a damaged line is detected on
- * its own and the rest still reads:
+ * its own and the rest still reads; with an encryption key, in " ~h" and 32 hex digits of an
+ * HMAC-SHA256 of the cluster's system identifier and the line, under a subkey of the key, so
+ * nobody without the key can add or change a fact:
  *
  *   seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=12
  *       first=2026-01-08T14:25:01.123456Z last=2026-01-08T14:29:59.654321Z ~0123456789abcdef
@@ -28,6 +30,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "repo/repo.h"
 #include "storage/storage.h"
 
 enum { CATALOG_RP_NAME_MAX = 64, CATALOG_TIME_LEN = 48 };
@@ -61,12 +64,15 @@ struct catalog_wal {
 
 /* Renders one segment's entry (with its restore points) as catalog text into out. */
 enum pitr_rc catalog_entry_format(const struct catalog_seg *seg, const struct catalog_rp *rps,
-                                  size_t n_rps, struct buf *out,
+                                  size_t n_rps, const struct repo_session *repo, struct buf *out,
                                   struct pitr_err *err) PITR_MUST_CHECK;
 
-/* Parses catalog text (named `name` in errors) and adds its facts to w. PITR_CORRUPT naming the
- * file and line for a bad header, a malformed line or a line whose checksum does not match. */
-enum pitr_rc catalog_parse(const char *text, size_t len, const char *name, struct catalog_wal *w,
+/* Parses catalog text (named `name` in errors) and adds its facts to w, checking each line's
+ * MAC under the session's keys (repo NULL or without keys: its checksum). PITR_CORRUPT naming the
+ * file and line for a bad header, a malformed line, a line whose checksum or MAC does not match
+ * or, with keys, a line without a MAC; PITR_CONFIG for a MAC without keys. */
+enum pitr_rc catalog_parse(const char *text, size_t len, const char *name,
+                           const struct repo_session *repo, struct catalog_wal *w,
                            struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Sorts w by (tli, segno) and drops duplicate segments and restore points (which of two
@@ -83,25 +89,24 @@ size_t catalog_seg_from_scan(const struct walscan_result *r, uint32_t tli, uint6
 
 /* Stores the entry of one segment, create-only: an entry already there is left as it is (the
  * segment was archived before, and the first scan stands). */
-enum pitr_rc catalog_record_segment(struct storage *s, const char *cluster,
-                                    const struct catalog_seg *seg, const struct catalog_rp *rps,
-                                    size_t n_rps, struct pitr_err *err) PITR_MUST_CHECK;
+enum pitr_rc catalog_record_segment(const struct repo_session *repo, const struct catalog_seg *seg,
+                                    const struct catalog_rp *rps, size_t n_rps,
+                                    struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Merges the entries of the WAL folder that holds (tli, segno) into its .cat file. */
-enum pitr_rc catalog_merge_folder(struct storage *s, const char *cluster, uint32_t tli,
-                                  uint64_t segno, uint32_t seg_size,
-                                  struct pitr_err *err) PITR_MUST_CHECK;
+enum pitr_rc catalog_merge_folder(const struct repo_session *repo, uint32_t tli, uint64_t segno,
+                                  uint32_t seg_size, struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Rewrites the merged file of the WAL folder that holds (tli, segno) without the segments before
  * before_segno and their restore points, and removes it when nothing is left (a missing file is
  * fine). For expire, once those segments' entries are gone: a merge never drops anything. */
-enum pitr_rc catalog_prune_folder(struct storage *s, const char *cluster, uint32_t tli,
-                                  uint64_t segno, uint64_t before_segno, uint32_t seg_size,
+enum pitr_rc catalog_prune_folder(const struct repo_session *repo, uint32_t tli, uint64_t segno,
+                                  uint64_t before_segno, uint32_t seg_size,
                                   struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Loads what the catalog knows of timeline tli from the folder holding from_segno onwards
  * (from_segno 0: everything). The caller releases *out with catalog_wal_fini. */
-enum pitr_rc catalog_load_timeline(struct storage *s, const char *cluster, uint32_t tli,
+enum pitr_rc catalog_load_timeline(const struct repo_session *repo, uint32_t tli,
                                    uint64_t from_segno, uint32_t seg_size, struct catalog_wal *out,
                                    struct pitr_err *err) PITR_MUST_CHECK;
 
@@ -111,9 +116,9 @@ struct catalog_reader;
 
 /* Lists the folders of tli from the one holding from_segno on. The caller frees *out with
  * catalog_reader_free. */
-enum pitr_rc catalog_reader_open(struct storage *s, const char *cluster, uint32_t tli,
-                                 uint64_t from_segno, uint32_t seg_size,
-                                 struct catalog_reader **out, struct pitr_err *err) PITR_MUST_CHECK;
+enum pitr_rc catalog_reader_open(const struct repo_session *repo, uint32_t tli, uint64_t from_segno,
+                                 uint32_t seg_size, struct catalog_reader **out,
+                                 struct pitr_err *err) PITR_MUST_CHECK;
 /* Loads the folder holding segno into *out (normalized; empty when the catalog has no such
  * folder). The caller releases *out with catalog_wal_fini. */
 enum pitr_rc catalog_reader_load(struct catalog_reader *r, uint64_t segno, struct catalog_wal *out,
@@ -158,7 +163,7 @@ struct key;
 /* Computes the windows from the complete backups (oldest first) and the catalog of every
  * timeline the repository has WAL for (history files decrypted with k, which may be NULL). The
  * caller frees with catalog_windows_fini. */
-enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, const struct key *k,
+enum pitr_rc catalog_windows_compute(const struct repo_session *repo,
                                      const struct backup_record *backups, size_t n_backups,
                                      struct catalog_windows *out,
                                      struct pitr_err *err) PITR_MUST_CHECK;
@@ -172,22 +177,25 @@ struct catalog_check {
     size_t missing_entry;  /* objects without an entry */
     size_t missing_object; /* entries without an object */
     size_t damaged;        /* catalog files that do not parse */
+    size_t unauthentic;    /* with a key: WAL objects not under it or not bound to their name */
 };
 
 /* Calls report(arg, line) for each difference between the catalog and the WAL objects of the
  * cluster, and fills *out. */
 typedef void catalog_report_fn(void *arg, const char *line);
-enum pitr_rc catalog_check_run(struct storage *s, const char *cluster, catalog_report_fn *report,
+enum pitr_rc catalog_check_run(const struct repo_session *repo, catalog_report_fn *report,
                                void *arg, struct catalog_check *out,
                                struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Rescans every WAL segment object (decrypting with key, which may be NULL) and rewrites every
  * entry and merged folder from what it holds; the archive time becomes the object's time.
  * *segments receives the number of segments scanned. */
-enum pitr_rc catalog_rebuild(struct storage *s, const char *cluster, const struct key *key,
-                             size_t *segments, struct pitr_err *err) PITR_MUST_CHECK;
+enum pitr_rc catalog_rebuild(const struct repo_session *repo, size_t *segments,
+                             struct pitr_err *err) PITR_MUST_CHECK;
 
 /* --- verify: every byte a restore would need, read and checked -------------------------------- */
+
+enum { CATALOG_VERIFY_KEYS_MAX = 8 };
 
 struct catalog_verify {
     size_t backups;
@@ -196,6 +204,13 @@ struct catalog_verify {
     size_t segments_read; /* WAL segments read (a subset of segments) */
     size_t segments;      /* WAL segments checked present */
     size_t problems;      /* lines reported */
+    /* objects read whole, per key they are encrypted with ("" for unencrypted ones) */
+    struct {
+        char key_id[17];
+        size_t objects;
+    } keys[CATALOG_VERIFY_KEYS_MAX];
+    size_t n_keys;
+    size_t unbound; /* objects of format 1: not bound to their names (pitr-catalog upgrade) */
 };
 
 /* Verifies backup `id` of the complete backups (oldest first; NULL id: every one of them): reads
@@ -212,7 +227,7 @@ struct catalog_verify {
  * object, and counted in out->problems; the run goes on. Failures that say nothing about the
  * backup (network, I/O, a missing or wrong key: PITR_CONFIG) stop it and are returned.
  * PITR_NOT_FOUND when id is not one of backups. */
-enum pitr_rc catalog_verify_run(struct storage *s, const char *cluster, const struct key *key,
+enum pitr_rc catalog_verify_run(const struct repo_session *repo,
                                 const struct backup_record *backups, size_t n_backups,
                                 const char *id, bool read_window_wal, catalog_report_fn *report,
                                 void *arg, struct catalog_verify *out,
@@ -220,7 +235,7 @@ enum pitr_rc catalog_verify_run(struct storage *s, const char *cluster, const st
 
 /* The most recently archived segment the catalog knows of (every timeline); *found false when the
  * catalog is empty. */
-enum pitr_rc catalog_last_archived(struct storage *s, const char *cluster, struct catalog_seg *out,
+enum pitr_rc catalog_last_archived(const struct repo_session *repo, struct catalog_seg *out,
                                    bool *found, struct pitr_err *err) PITR_MUST_CHECK;
 
 /* --- expire: retention of backups and the WAL they need ------------------------------------- */
@@ -265,9 +280,8 @@ struct catalog_expire {
  * and one whose owner may be alive and that began before the oldest kept backup stopped keeps
  * every WAL segment. Each backup and each WAL range is passed to report(arg, line); with dry_run
  * nothing is changed. Re-running after an interruption finishes the job. */
-enum pitr_rc catalog_expire_run(struct storage *s, const char *cluster,
-                                const struct catalog_retention *p, int64_t now, bool dry_run,
-                                catalog_report_fn *report, void *arg, struct catalog_expire *out,
-                                struct pitr_err *err) PITR_MUST_CHECK;
+enum pitr_rc catalog_expire_run(const struct repo_session *repo, const struct catalog_retention *p,
+                                int64_t now, bool dry_run, catalog_report_fn *report, void *arg,
+                                struct catalog_expire *out, struct pitr_err *err) PITR_MUST_CHECK;
 
 #endif

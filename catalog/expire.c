@@ -207,8 +207,7 @@ static void cut_consider(struct wal_cut *c, const struct backup_record *b)
 }
 
 struct expire_state {
-    struct storage *s;
-    const char *cluster;
+    const struct repo_session *repo;
     catalog_report_fn *report;
     void *arg;
     struct doomed_backup *doomed; /* expired complete backups, then leftovers */
@@ -231,10 +230,10 @@ static enum pitr_rc list_backup(struct expire_state *st, struct doomed_backup *d
                                 struct pitr_err *err)
 {
     char dir[EXPIRE_KEY_MAX];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup/%s", st->cluster, d->id);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup/%s", st->repo->cluster, d->id);
 
     if (rc == PITR_OK) {
-        rc = storage_list(st->s, dir, STORAGE_LIST_RECURSIVE, collect_object, d, err);
+        rc = storage_list(st->repo->storage, dir, STORAGE_LIST_RECURSIVE, collect_object, d, err);
     }
     return rc == PITR_NOT_FOUND ? PITR_OK : rc;
 }
@@ -257,10 +256,10 @@ static enum pitr_rc scan_other_backups(struct expire_state *st, const struct bac
 {
     struct names ids = {NULL, 0};
     char dir[EXPIRE_KEY_MAX];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup", st->cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup", st->repo->cluster);
 
     if (rc == PITR_OK) {
-        rc = storage_list(st->s, dir, STORAGE_LIST_CHILDREN, collect_base, &ids, err);
+        rc = storage_list(st->repo->storage, dir, STORAGE_LIST_CHILDREN, collect_base, &ids, err);
         rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
     }
     for (size_t i = 0; rc == PITR_OK && i < ids.n; i++) {
@@ -272,7 +271,7 @@ static enum pitr_rc scan_other_backups(struct expire_state *st, const struct bac
         if (in_list(list, n, ids.v[i]) || strlen(ids.v[i]) >= BACKUP_ID_LEN) {
             continue;
         }
-        rc = backup_record_read(st->s, st->cluster, ids.v[i], &r, err);
+        rc = backup_record_read(st->repo, ids.v[i], &r, err);
         if (rc == PITR_OK) {
             cut_consider(&st->cut, &r); /* completed since the listing */
             backup_record_fini(&r);
@@ -281,10 +280,10 @@ static enum pitr_rc scan_other_backups(struct expire_state *st, const struct bac
         if (rc != PITR_NOT_FOUND) {
             break;
         }
-        rc = backup_key(st->cluster, ids.v[i], "backup.start", key, sizeof(key), err);
+        rc = backup_key(st->repo->cluster, ids.v[i], "backup.start", key, sizeof(key), err);
         buf_init(&text, BACKUP_RECORD_MAX);
         if (rc == PITR_OK) {
-            rc = repo_get_text(st->s, key, BACKUP_RECORD_MAX, &text, err);
+            rc = repo_get_text(st->repo, key, BACKUP_RECORD_MAX, &text, err);
         }
         if (rc == PITR_OK) {
             rc = backup_record_parse((const char *)text.data, key, &r, err);
@@ -382,10 +381,11 @@ static enum pitr_rc scan_wal(struct expire_state *st, bool catalog, struct pitr_
     struct names folders = {NULL, 0};
     char dir[EXPIRE_KEY_MAX];
     enum pitr_rc rc =
-        str_format(dir, sizeof(dir), err, catalog ? "%s/catalog/wal" : "%s/wal", st->cluster);
+        str_format(dir, sizeof(dir), err, catalog ? "%s/catalog/wal" : "%s/wal", st->repo->cluster);
 
     if (rc == PITR_OK) {
-        rc = storage_list(st->s, dir, STORAGE_LIST_CHILDREN, collect_base, &folders, err);
+        rc = storage_list(st->repo->storage, dir, STORAGE_LIST_CHILDREN, collect_base, &folders,
+                          err);
         rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
     }
     for (size_t i = 0; rc == PITR_OK && i < folders.n; i++) {
@@ -407,7 +407,7 @@ static enum pitr_rc scan_wal(struct expire_state *st, bool catalog, struct pitr_
         f.tli = tli;
         rc = str_format(sub, sizeof(sub), err, "%s/%s", dir, name);
         if (rc == PITR_OK) {
-            rc = storage_list(st->s, sub, STORAGE_LIST_CHILDREN, collect_wal, &f, err);
+            rc = storage_list(st->repo->storage, sub, STORAGE_LIST_CHILDREN, collect_wal, &f, err);
             rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
         }
     }
@@ -478,27 +478,27 @@ static enum pitr_rc remove_backup(struct expire_state *st, const struct doomed_b
 {
     char key[EXPIRE_KEY_MAX];
     char dir[EXPIRE_KEY_MAX];
-    enum pitr_rc rc = backup_key(st->cluster, d->id, "backup.info", key, sizeof(key), err);
+    enum pitr_rc rc = backup_key(st->repo->cluster, d->id, "backup.info", key, sizeof(key), err);
 
     if (rc == PITR_OK) {
-        rc = storage_remove(st->s, key, err);
+        rc = storage_remove(st->repo->storage, key, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < d->objects.n; i++) {
         if (!str_has_suffix(d->objects.v[i].key, "/backup.start")) {
-            rc = storage_remove(st->s, d->objects.v[i].key, err);
+            rc = storage_remove(st->repo->storage, d->objects.v[i].key, err);
         }
     }
     if (rc == PITR_OK) {
-        rc = backup_key(st->cluster, d->id, "backup.start", key, sizeof(key), err);
+        rc = backup_key(st->repo->cluster, d->id, "backup.start", key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = storage_remove(st->s, key, err);
+        rc = storage_remove(st->repo->storage, key, err);
     }
     if (rc == PITR_OK) {
-        rc = str_format(dir, sizeof(dir), err, "%s/backup/%s", st->cluster, d->id);
+        rc = str_format(dir, sizeof(dir), err, "%s/backup/%s", st->repo->cluster, d->id);
     }
     if (rc == PITR_OK) {
-        rc = storage_remove_dir(st->s, dir, err);
+        rc = storage_remove_dir(st->repo->storage, dir, err);
     }
     if (rc != PITR_OK) {
         err_prefix(err, "could not remove backup %s", d->id);
@@ -515,7 +515,7 @@ static enum pitr_rc remove_in_folder(struct expire_state *st, const struct victi
 
     for (size_t i = 0; rc == PITR_OK && i < vs->n; i++) {
         if (vs->v[i].tli == tli && vs->v[i].segno >= first && vs->v[i].segno < first + per) {
-            rc = storage_remove(st->s, vs->v[i].key, err);
+            rc = storage_remove(st->repo->storage, vs->v[i].key, err);
         }
     }
     return rc;
@@ -538,19 +538,18 @@ static enum pitr_rc remove_wal(struct expire_state *st, struct pitr_err *err)
         wal_segment_name(tli, first, st->cut.seg_size, name);
         rc = remove_in_folder(st, &st->entries, tli, first, err);
         if (rc == PITR_OK) {
-            rc = catalog_prune_folder(st->s, st->cluster, tli, first, st->cut.segno,
-                                      st->cut.seg_size, err);
+            rc = catalog_prune_folder(st->repo, tli, first, st->cut.segno, st->cut.seg_size, err);
         }
         if (rc == PITR_OK) {
             rc = remove_in_folder(st, &st->wal, tli, first, err);
         }
         if (rc == PITR_OK && first + per <= st->cut.segno) {
-            rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal/%.16s", st->cluster, name);
-            rc = rc == PITR_OK ? storage_remove_dir(st->s, dir, err) : rc;
+            rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal/%.16s", st->repo->cluster, name);
+            rc = rc == PITR_OK ? storage_remove_dir(st->repo->storage, dir, err) : rc;
             rc = rc == PITR_OK
-                     ? str_format(dir, sizeof(dir), err, "%s/wal/%.16s", st->cluster, name)
+                     ? str_format(dir, sizeof(dir), err, "%s/wal/%.16s", st->repo->cluster, name)
                      : rc;
-            rc = rc == PITR_OK ? storage_remove_dir(st->s, dir, err) : rc;
+            rc = rc == PITR_OK ? storage_remove_dir(st->repo->storage, dir, err) : rc;
         }
     }
     return rc;
@@ -567,10 +566,9 @@ static void state_fini(struct expire_state *st)
     victims_fini(&st->folders);
 }
 
-enum pitr_rc catalog_expire_run(struct storage *s, const char *cluster,
-                                const struct catalog_retention *p, int64_t now, bool dry_run,
-                                catalog_report_fn *report, void *arg, struct catalog_expire *out,
-                                struct pitr_err *err)
+enum pitr_rc catalog_expire_run(const struct repo_session *repo, const struct catalog_retention *p,
+                                int64_t now, bool dry_run, catalog_report_fn *report, void *arg,
+                                struct catalog_expire *out, struct pitr_err *err)
 {
     struct expire_state st;
     struct catalog_expire res;
@@ -578,12 +576,11 @@ enum pitr_rc catalog_expire_run(struct storage *s, const char *cluster,
     size_t n = 0;
     size_t n_expired = 0;
     bool *expire = NULL;
-    enum pitr_rc rc = backup_list_complete(s, cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(repo, &list, &n, err);
 
     memset(&st, 0, sizeof(st));
     memset(&res, 0, sizeof(res));
-    st.s = s;
-    st.cluster = cluster;
+    st.repo = repo;
     st.report = report;
     st.arg = arg;
     if (rc == PITR_OK) {

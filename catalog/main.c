@@ -35,6 +35,9 @@ static const char usage[] =
     "  metrics       Prometheus text format for node_exporter's textfile collector\n"
     "  expire        remove the backups older than their type's retention_* (keeping the newest\n"
     "                retention_min_full), then the WAL no remaining backup needs\n"
+    "  upgrade       with a key: rewrite the repository's records under the current key and\n"
+    "                rebuild the catalog (after upgrading from a pitr before 2026-12, or after\n"
+    "                a key rotation); records without a key are trusted as they are\n"
     "Options:\n"
     "  --json        machine-readable output (list, show, windows)\n"
     "  --all         verify: every complete backup\n"
@@ -128,7 +131,7 @@ static enum pitr_rc cmd_list(struct ctx *c, struct pitr_err *err)
 {
     struct backup_record *list = NULL;
     size_t n = 0;
-    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(&c->repo, &list, &n, err);
 
     if (rc == PITR_OK && c->json) {
         rc = buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"backups\":[", c->repo.cluster);
@@ -167,7 +170,7 @@ static enum pitr_rc cmd_list(struct ctx *c, struct pitr_err *err)
 static enum pitr_rc cmd_show(struct ctx *c, const char *id, struct pitr_err *err)
 {
     struct backup_record r;
-    enum pitr_rc rc = backup_record_read(c->repo.storage, c->repo.cluster, id, &r, err);
+    enum pitr_rc rc = backup_record_read(&c->repo, id, &r, err);
 
     if (rc != PITR_OK) {
         return rc;
@@ -278,11 +281,10 @@ static enum pitr_rc cmd_windows(struct ctx *c, struct pitr_err *err)
     struct backup_record *list = NULL;
     size_t n = 0;
     struct catalog_windows w = {NULL, 0, NULL, 0, 0};
-    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(&c->repo, &list, &n, err);
 
     if (rc == PITR_OK) {
-        rc = catalog_windows_compute(c->repo.storage, c->repo.cluster, c->repo.key, list, n, &w,
-                                     err);
+        rc = catalog_windows_compute(&c->repo, list, n, &w, err);
     }
     if (rc == PITR_OK) {
         rc = c->json ? print_windows_json(c, &w, err) : print_windows_text(c, &w, err);
@@ -303,14 +305,13 @@ static void report_line(void *arg, const char *line)
 static enum pitr_rc cmd_check(struct ctx *c, struct pitr_err *err)
 {
     struct catalog_check r;
-    enum pitr_rc rc =
-        catalog_check_run(c->repo.storage, c->repo.cluster, report_line, NULL, &r, err);
+    enum pitr_rc rc = catalog_check_run(&c->repo, report_line, NULL, &r, err);
     size_t problems;
 
     if (rc != PITR_OK) {
         return rc;
     }
-    problems = r.missing_entry + r.missing_object + r.damaged;
+    problems = r.missing_entry + r.missing_object + r.damaged + r.unauthentic;
     printf("%zu WAL segments, %zu catalog entries: %s\n", r.segments, r.entries,
            problems == 0 ? "the catalog matches the repository" : "differences found");
     if (problems > 0) {
@@ -325,11 +326,87 @@ static enum pitr_rc cmd_check(struct ctx *c, struct pitr_err *err)
 static enum pitr_rc cmd_rebuild(struct ctx *c, struct pitr_err *err)
 {
     size_t n = 0;
-    enum pitr_rc rc = catalog_rebuild(c->repo.storage, c->repo.cluster, c->repo.key, &n, err);
+    enum pitr_rc rc = catalog_rebuild(&c->repo, &n, err);
 
     if (rc == PITR_OK) {
         printf("rebuilt the catalog of cluster %s from %zu WAL segments\n", c->repo.cluster, n);
     }
+    return rc;
+}
+
+/* --- upgrade --------------------------------------------------------------------------------- */
+
+static enum pitr_rc collect_dir_key(void *arg, const char *key, const struct storage_info *info,
+                                    struct pitr_err *err)
+{
+    struct buf *names = arg;
+
+    return info->is_dir ? buf_append(names, key, strlen(key) + 1, err) : PITR_OK;
+}
+
+/* Reseals one record; a missing one is fine (an interrupted backup has no backup.info). */
+static enum pitr_rc reseal(struct ctx *c, const char *key, size_t *count, struct pitr_err *err)
+{
+    bool changed = false;
+    enum pitr_rc rc = repo_reseal_text(&c->repo, key, BACKUP_RECORD_MAX, &changed, err);
+
+    *count += rc == PITR_OK && changed;
+    return rc == PITR_NOT_FOUND ? PITR_OK : rc;
+}
+
+/* Authenticates the repository's records under the current key: for repositories written before
+ * records were authenticated, and after a key rotation, so the old key can be retired. */
+static enum pitr_rc cmd_upgrade(struct ctx *c, struct pitr_err *err)
+{
+    struct buf dirs;
+    char key[1024];
+    char id[17];
+    size_t records = 0;
+    size_t segments = 0;
+    bool changed = false;
+    enum pitr_rc rc;
+
+    if (c->repo.key == NULL) {
+        printf("the repository is not encrypted: there is nothing to authenticate without a key\n");
+        return PITR_OK;
+    }
+    buf_init(&dirs, 64 * 1024 * 1024);
+    rc = repo_cluster_reseal(&c->repo, &changed, err);
+    records += changed;
+    if (rc == PITR_OK) {
+        rc = str_format(key, sizeof(key), err, "%s/backup", c->repo.cluster);
+    }
+    if (rc == PITR_OK) {
+        rc = storage_list(c->repo.storage, key, STORAGE_LIST_CHILDREN, collect_dir_key, &dirs, err);
+        rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
+    }
+    for (size_t off = 0; rc == PITR_OK && off < dirs.len;
+         off += strlen((char *)dirs.data + off) + 1) {
+        const char *dir = (const char *)dirs.data + off;
+
+        rc = str_format(key, sizeof(key), err, "%s/backup.start", dir);
+        rc = rc == PITR_OK ? reseal(c, key, &records, err) : rc;
+        rc = rc == PITR_OK ? str_format(key, sizeof(key), err, "%s/backup.info", dir) : rc;
+        rc = rc == PITR_OK ? reseal(c, key, &records, err) : rc;
+    }
+    if (rc == PITR_OK) {
+        rc = str_format(key, sizeof(key), err, "%s/drill/last", c->repo.cluster);
+    }
+    if (rc == PITR_OK) {
+        rc = reseal(c, key, &records, err);
+    }
+    if (rc == PITR_OK) {
+        /* catalog lines: rescanned from the WAL objects, which the key authenticates */
+        rc = catalog_rebuild(&c->repo, &segments, err);
+    }
+    if (rc == PITR_OK) {
+        repo_key_id_hex(c->repo.key, id);
+        printf("cluster %s: %zu record(s) rewritten under key %s, catalog rebuilt from %zu WAL "
+               "segments; archived WAL and backup data keep their format (pitr-catalog verify "
+               "--all --wal counts the objects under each key)\n",
+               c->repo.cluster, records, id, segments);
+    }
+    buf_fini(&dirs);
     return rc;
 }
 
@@ -350,6 +427,26 @@ static void report_flush(void *arg, const char *line)
     fflush(stdout); /* a long run shows each problem when it is found */
 }
 
+/* Which keys the objects read are under, so the user knows when an old key can be retired. */
+static void print_key_use(const struct ctx *c, const struct catalog_verify *r)
+{
+    char current[17];
+
+    repo_key_id_hex(c->repo.key, current);
+    for (size_t i = 0; i < r->n_keys; i++) {
+        const char *id = r->keys[i].key_id;
+
+        printf("%zu object(s) %s%s%s\n", r->keys[i].objects, id[0] ? "under key " : "unencrypted",
+               id,
+               id[0] == '\0'              ? ""
+               : strcmp(id, current) == 0 ? " (the current key)"
+                                          : " (an old key: keep it until this is 0)");
+    }
+    if (r->unbound > 0) {
+        printf("%zu object(s) written before objects were bound to their names\n", r->unbound);
+    }
+}
+
 static enum pitr_rc cmd_verify(struct ctx *c, const char *id, struct pitr_err *err)
 {
     struct backup_record *list = NULL;
@@ -357,7 +454,7 @@ static enum pitr_rc cmd_verify(struct ctx *c, const char *id, struct pitr_err *e
     struct catalog_verify r;
     double t0 = now_s();
     char bytes[16];
-    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(&c->repo, &list, &n, err);
 
     if (rc == PITR_OK && id == NULL && !c->all) {
         if (n == 0) {
@@ -367,8 +464,7 @@ static enum pitr_rc cmd_verify(struct ctx *c, const char *id, struct pitr_err *e
         }
     }
     if (rc == PITR_OK) {
-        rc = catalog_verify_run(c->repo.storage, c->repo.cluster, c->repo.key, list, n, id, c->wal,
-                                report_flush, NULL, &r, err);
+        rc = catalog_verify_run(&c->repo, list, n, id, c->wal, report_flush, NULL, &r, err);
     }
     if (rc == PITR_OK) {
         str_human_bytes(r.bytes, bytes);
@@ -378,6 +474,7 @@ static enum pitr_rc cmd_verify(struct ctx *c, const char *id, struct pitr_err *e
                  r.backups, id ? " " : "", id ? id : "", r.objects, bytes, r.segments,
                  r.segments_read, now_s() - t0, r.problems == 0 ? "no problems" : "PROBLEMS FOUND");
         printf("%s\n", c->summary);
+        print_key_use(c, &r);
         if (r.problems > 0) {
             rc = err_set(err, PITR_CORRUPT, "verify found %zu problem(s)", r.problems);
         }
@@ -536,7 +633,7 @@ static enum pitr_rc metrics_drill(struct ctx *c, struct buf *o, struct pitr_err 
     enum pitr_rc rc;
 
     buf_init(&text, 64 * 1024);
-    rc = repo_get_text(c->repo.storage, key, 64 * 1024, &text, err);
+    rc = repo_get_text(&c->repo, key, 64 * 1024, &text, err);
     if (rc == PITR_OK) {
         rc = config_parse_text(text.data ? (const char *)text.data : "", key, drill_field, &f, err);
     }
@@ -571,14 +668,13 @@ static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
     struct catalog_seg last;
     bool archived = false;
     struct buf *o = &c->out;
-    enum pitr_rc rc = backup_list_complete(c->repo.storage, c->repo.cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(&c->repo, &list, &n, err);
 
     if (rc == PITR_OK) {
-        rc = catalog_windows_compute(c->repo.storage, c->repo.cluster, c->repo.key, list, n, &w,
-                                     err);
+        rc = catalog_windows_compute(&c->repo, list, n, &w, err);
     }
     if (rc == PITR_OK) {
-        rc = catalog_last_archived(c->repo.storage, c->repo.cluster, &last, &archived, err);
+        rc = catalog_last_archived(&c->repo, &last, &archived, err);
     }
     if (rc == PITR_OK) {
         rc = metric_head(o, "pitr_up", "1 when pitr-catalog could read the repository.", err);
@@ -626,8 +722,8 @@ static enum pitr_rc cmd_expire(struct ctx *c, struct pitr_err *err)
                                   cfg->retention_manual,  cfg->retention_min_full};
     struct catalog_expire r;
     char bytes[16];
-    enum pitr_rc rc = catalog_expire_run(c->repo.storage, c->repo.cluster, &p, (int64_t)time(NULL),
-                                         c->dry_run, report_flush, NULL, &r, err);
+    enum pitr_rc rc = catalog_expire_run(&c->repo, &p, (int64_t)time(NULL), c->dry_run,
+                                         report_flush, NULL, &r, err);
 
     if (rc != PITR_OK) {
         return rc;
@@ -654,10 +750,15 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
     enum pitr_rc rc;
 
     rc = repo_session_open(c->cfg, NULL, &c->repo, err);
+    if (rc == PITR_OK && c->repo.legacy_info && strcmp(cmd, "upgrade") != 0) {
+        rc = repo_require_cluster(&c->repo, err); /* says to run upgrade, or what is wrong */
+    }
     if (rc != PITR_OK) {
         return rc;
     }
-    if (strcmp(cmd, "list") == 0) {
+    if (strcmp(cmd, "upgrade") == 0) {
+        rc = cmd_upgrade(c, err);
+    } else if (strcmp(cmd, "list") == 0) {
         rc = cmd_list(c, err);
     } else if (strcmp(cmd, "show") == 0) {
         rc = cmd_show(c, arg, err);
@@ -688,8 +789,8 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, 'n'},      {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
-    static const char *const commands[] = {"list",    "show",   "windows", "check",
-                                           "rebuild", "verify", "metrics", "expire"};
+    static const char *const commands[] = {"list",   "show",    "windows", "check",  "rebuild",
+                                           "verify", "metrics", "expire",  "upgrade"};
     struct ctx c;
     struct cli cli = {NULL, 0, 0};
     struct config cfg;

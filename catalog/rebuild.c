@@ -107,16 +107,16 @@ static enum pitr_rc list_segments(struct storage *s, const char *dir, struct ite
 }
 
 /* Parses every catalog file (merged folders and entries), reporting the damaged ones. */
-static enum pitr_rc check_files(struct storage *s, const char *cluster, const struct items *entries,
+static enum pitr_rc check_files(const struct repo_session *repo, const struct items *entries,
                                 catalog_report_fn *report, void *arg, struct catalog_check *out,
                                 struct pitr_err *err)
 {
     struct dirs d = {NULL, 0};
     char dir[CAT_KEY_MAX];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", repo->cluster);
 
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_dir, &d, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_CHILDREN, collect_dir, &d, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK;
@@ -139,9 +139,9 @@ static enum pitr_rc check_files(struct storage *s, const char *cluster, const st
             continue;
         }
         buf_init(&text, 64 * 1024 * 1024);
-        got = rc == PITR_OK ? storage_get(s, key, &text, &perr) : rc;
+        got = rc == PITR_OK ? storage_get(repo->storage, key, &text, &perr) : rc;
         if (got == PITR_OK) {
-            got = catalog_parse((const char *)text.data, text.len, key, &w, &perr);
+            got = catalog_parse((const char *)text.data, text.len, key, repo, &w, &perr);
             if (got != PITR_OK) {
                 out->damaged++;
                 report(arg, perr.msg);
@@ -156,7 +156,37 @@ static enum pitr_rc check_files(struct storage *s, const char *cluster, const st
     return rc;
 }
 
-enum pitr_rc catalog_check_run(struct storage *s, const char *cluster, catalog_report_fn *report,
+/* With a key, each WAL object must be encrypted under it and bound to its own name: a valid
+ * segment copied over another is reported (from its header alone: no download). */
+static enum pitr_rc check_authentic(const struct repo_session *repo, const char *name,
+                                    catalog_report_fn *report, void *arg, struct catalog_check *c,
+                                    struct pitr_err *err)
+{
+    char key[CAT_KEY_MAX];
+    struct wal_file f;
+    struct pitr_err found;
+    enum pitr_rc rc = wal_parse_name(name, &f, err);
+
+    if (rc == PITR_OK) {
+        rc = repo_wal_key(repo->cluster, name, &f, key, sizeof(key), err);
+    }
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    rc = repo_check_object(repo, key, &found);
+    if (rc == PITR_CORRUPT || rc == PITR_CONFIG) {
+        c->unauthentic++;
+        report(arg, found.msg);
+        rc = PITR_OK;
+    } else if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK; /* removed since the listing (expire) */
+    } else if (rc != PITR_OK) {
+        rc = err_copy(err, &found);
+    }
+    return rc;
+}
+
+enum pitr_rc catalog_check_run(const struct repo_session *repo, catalog_report_fn *report,
                                void *arg, struct catalog_check *out, struct pitr_err *err)
 {
     struct items objects = {NULL, 0};
@@ -166,20 +196,23 @@ enum pitr_rc catalog_check_run(struct storage *s, const char *cluster, catalog_r
     char cat_dir[CAT_KEY_MAX];
     size_t i = 0;
     size_t j = 0;
-    enum pitr_rc rc = str_format(wal_dir, sizeof(wal_dir), err, "%s/wal", cluster);
+    enum pitr_rc rc = str_format(wal_dir, sizeof(wal_dir), err, "%s/wal", repo->cluster);
 
     memset(&c, 0, sizeof(c));
     if (rc == PITR_OK) {
-        rc = str_format(cat_dir, sizeof(cat_dir), err, "%s/catalog/wal", cluster);
+        rc = str_format(cat_dir, sizeof(cat_dir), err, "%s/catalog/wal", repo->cluster);
     }
     if (rc == PITR_OK) {
-        rc = list_segments(s, wal_dir, &objects, err);
+        rc = list_segments(repo->storage, wal_dir, &objects, err);
     }
     if (rc == PITR_OK) {
-        rc = list_segments(s, cat_dir, &entries, err);
+        rc = list_segments(repo->storage, cat_dir, &entries, err);
     }
     if (rc == PITR_OK) {
-        rc = check_files(s, cluster, &entries, report, arg, &c, err);
+        rc = check_files(repo, &entries, report, arg, &c, err);
+    }
+    for (size_t k = 0; rc == PITR_OK && repo->key != NULL && k < objects.n; k++) {
+        rc = check_authentic(repo, objects.v[k].name, report, arg, &c, err);
     }
     c.segments = objects.n;
     c.entries = entries.n;
@@ -213,9 +246,8 @@ enum pitr_rc catalog_check_run(struct storage *s, const char *cluster, catalog_r
 }
 
 /* Reads one WAL object through the object checks and walscan. */
-static enum pitr_rc scan_object(struct storage *s, const char *key, const char *name,
-                                const struct key *k, struct walscan_result *out,
-                                struct pitr_err *err)
+static enum pitr_rc scan_object(const struct repo_session *repo, const char *key, const char *name,
+                                struct walscan_result *out, struct pitr_err *err)
 {
     struct filter *scan = walscan_filter_new(name, err);
     struct pipeline *pl;
@@ -227,8 +259,8 @@ static enum pitr_rc scan_object(struct storage *s, const char *key, const char *
     }
     pl = pipeline_new(discard_sink_new());
     pipeline_add(pl, scan);
-    reader = object_reader_new(pipeline_head(pl), k, key);
-    rc = storage_read(s, key, reader, err);
+    reader = object_reader_new(pipeline_head(pl), repo->key, repo->info.sysid, key);
+    rc = storage_read(repo->storage, key, reader, err);
     if (rc == PITR_OK) {
         *out = *walscan_filter_result(scan);
     }
@@ -237,8 +269,8 @@ static enum pitr_rc scan_object(struct storage *s, const char *key, const char *
     return rc;
 }
 
-static enum pitr_rc rewrite_entry(struct storage *s, const char *cluster, const struct item *it,
-                                  const struct key *k, struct pitr_err *err)
+static enum pitr_rc rewrite_entry(const struct repo_session *repo, const struct item *it,
+                                  struct pitr_err *err)
 {
     char key[CAT_KEY_MAX];
     struct wal_file f;
@@ -251,10 +283,10 @@ static enum pitr_rc rewrite_entry(struct storage *s, const char *cluster, const 
     enum pitr_rc rc = wal_parse_name(it->name, &f, err);
 
     if (rc == PITR_OK) {
-        rc = repo_wal_key(cluster, it->name, &f, key, sizeof(key), err);
+        rc = repo_wal_key(repo->cluster, it->name, &f, key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = scan_object(s, key, it->name, k, &r, err);
+        rc = scan_object(repo, key, it->name, &r, err);
     }
     if (rc != PITR_OK) {
         return rc;
@@ -262,20 +294,20 @@ static enum pitr_rc rewrite_entry(struct storage *s, const char *cluster, const 
     n_rps =
         catalog_seg_from_scan(&r, f.tli, wal_segno(&f, r.seg_size), it->mtime * 1000000, &seg, rps);
     buf_init(&text, 1024 * 1024);
-    rc = catalog_entry_format(&seg, rps, n_rps, &text, err);
+    rc = catalog_entry_format(&seg, rps, n_rps, repo, &text, err);
     if (rc == PITR_OK) {
-        rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s/%s", cluster, it->name,
+        rc = str_format(key, sizeof(key), err, "%s/catalog/wal/%.16s/%s", repo->cluster, it->name,
                         it->name);
     }
     if (rc == PITR_OK) {
-        rc = storage_put(s, key, &opts, text.data, text.len, err);
+        rc = storage_put(repo->storage, key, &opts, text.data, text.len, err);
     }
     buf_fini(&text);
     return rc;
 }
 
-static enum pitr_rc wal_present(struct storage *s, const char *cluster, const char *name,
-                                bool *present, struct pitr_err *err)
+static enum pitr_rc wal_present(const struct repo_session *repo, const char *name, bool *present,
+                                struct pitr_err *err)
 {
     char key[CAT_KEY_MAX];
     struct wal_file f;
@@ -283,26 +315,26 @@ static enum pitr_rc wal_present(struct storage *s, const char *cluster, const ch
     enum pitr_rc rc = wal_parse_name(name, &f, err);
 
     if (rc == PITR_OK) {
-        rc = repo_wal_key(cluster, name, &f, key, sizeof(key), err);
+        rc = repo_wal_key(repo->cluster, name, &f, key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = storage_stat(s, key, &info, err);
+        rc = storage_stat(repo->storage, key, &info, err);
     }
     *present = rc == PITR_OK;
     return rc == PITR_NOT_FOUND ? PITR_OK : rc;
 }
 
 /* Removes entries whose WAL object is gone, and every merged file (rewritten afterwards). */
-static enum pitr_rc remove_stale(struct storage *s, const char *cluster,
-                                 const struct items *objects, struct pitr_err *err)
+static enum pitr_rc remove_stale(const struct repo_session *repo, const struct items *objects,
+                                 struct pitr_err *err)
 {
     struct items entries = {NULL, 0};
     struct dirs d = {NULL, 0};
     char dir[CAT_KEY_MAX];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", repo->cluster);
 
     if (rc == PITR_OK) {
-        rc = list_segments(s, dir, &entries, err);
+        rc = list_segments(repo->storage, dir, &entries, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < entries.n; i++) {
         char key[CAT_KEY_MAX];
@@ -313,18 +345,18 @@ static enum pitr_rc remove_stale(struct storage *s, const char *cluster,
             continue;
         }
         /* archived since the listing: its entry is new, not stale */
-        rc = wal_present(s, cluster, entries.v[i].name, &present, err);
+        rc = wal_present(repo, entries.v[i].name, &present, err);
         if (rc != PITR_OK || present) {
             continue;
         }
         rc = str_format(key, sizeof(key), err, "%s/%.16s/%s", dir, entries.v[i].name,
                         entries.v[i].name);
         if (rc == PITR_OK) {
-            rc = storage_remove(s, key, err);
+            rc = storage_remove(repo->storage, key, err);
         }
     }
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_dir, &d, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_CHILDREN, collect_dir, &d, err);
         rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
     }
     for (size_t i = 0; rc == PITR_OK && i < d.n; i++) {
@@ -332,7 +364,7 @@ static enum pitr_rc remove_stale(struct storage *s, const char *cluster,
 
         rc = str_format(key, sizeof(key), err, "%s.cat", d.v[i]);
         if (rc == PITR_OK) {
-            rc = storage_remove(s, key, err);
+            rc = storage_remove(repo->storage, key, err);
         }
     }
     dirs_fini(&d);
@@ -340,24 +372,24 @@ static enum pitr_rc remove_stale(struct storage *s, const char *cluster,
     return rc;
 }
 
-enum pitr_rc catalog_rebuild(struct storage *s, const char *cluster, const struct key *key,
-                             size_t *segments, struct pitr_err *err)
+enum pitr_rc catalog_rebuild(const struct repo_session *repo, size_t *segments,
+                             struct pitr_err *err)
 {
     struct items objects = {NULL, 0};
     char wal_dir[CAT_KEY_MAX];
-    enum pitr_rc rc = str_format(wal_dir, sizeof(wal_dir), err, "%s/wal", cluster);
+    enum pitr_rc rc = str_format(wal_dir, sizeof(wal_dir), err, "%s/wal", repo->cluster);
 
     if (rc == PITR_OK) {
-        rc = list_segments(s, wal_dir, &objects, err);
+        rc = list_segments(repo->storage, wal_dir, &objects, err);
     }
     for (size_t i = 0; rc == PITR_OK && i < objects.n; i++) {
-        rc = rewrite_entry(s, cluster, &objects.v[i], key, err);
+        rc = rewrite_entry(repo, &objects.v[i], err);
         if (rc != PITR_OK) {
             err_prefix(err, "could not rebuild the entry of %s", objects.v[i].name);
         }
     }
     if (rc == PITR_OK) {
-        rc = remove_stale(s, cluster, &objects, err);
+        rc = remove_stale(repo, &objects, err);
     }
     /* merge each folder that has entries (one per 16-character prefix) */
     for (size_t i = 0; rc == PITR_OK && i < objects.n; i++) {
@@ -375,20 +407,20 @@ enum pitr_rc catalog_rebuild(struct storage *s, const char *cluster, const struc
             struct buf text;
 
             buf_init(&text, 1024 * 1024);
-            rc = str_format(key_text, sizeof(key_text), err, "%s/catalog/wal/%.16s/%s", cluster,
-                            objects.v[i].name, objects.v[i].name);
+            rc = str_format(key_text, sizeof(key_text), err, "%s/catalog/wal/%.16s/%s",
+                            repo->cluster, objects.v[i].name, objects.v[i].name);
             if (rc == PITR_OK) {
-                rc = storage_get(s, key_text, &text, err);
+                rc = storage_get(repo->storage, key_text, &text, err);
             }
             if (rc == PITR_OK) {
-                rc = catalog_parse((const char *)text.data, text.len, key_text, &w, err);
+                rc = catalog_parse((const char *)text.data, text.len, key_text, repo, &w, err);
             }
             seg_size = rc == PITR_OK && w.n_segs > 0 ? w.segs[0].seg_size : 0;
             buf_fini(&text);
             catalog_wal_fini(&w);
         }
         if (rc == PITR_OK && seg_size != 0) {
-            rc = catalog_merge_folder(s, cluster, f.tli, wal_segno(&f, seg_size), seg_size, err);
+            rc = catalog_merge_folder(repo, f.tli, wal_segno(&f, seg_size), seg_size, err);
         }
     }
     if (rc == PITR_OK) {

@@ -12,6 +12,7 @@
 
 #include "base/strutil.h"
 #include "base/xalloc.h"
+#include "crypto/key.h"
 #include "object/object.h"
 #include "pg/manifest.h"
 #include "pg/wal.h"
@@ -38,9 +39,7 @@ struct wal_need {
 };
 
 struct verifier {
-    struct storage *s;
-    const char *cluster;
-    const struct key *key;
+    const struct repo_session *repo;
     catalog_report_fn *report;
     void *arg;
     struct catalog_verify stats;
@@ -60,6 +59,32 @@ static void problem(struct verifier *v, const char *fmt, ...)
     va_end(ap);
     v->report(v->arg, line);
     v->stats.problems++;
+}
+
+/* Counts an object read whole under the key it names (or as unencrypted, or as written before
+ * objects were bound to their names), so the user learns when an old key can be retired. */
+static void count_key(struct verifier *v, const struct filter *reader)
+{
+    struct object_summary sum;
+    char hex[17] = "";
+    struct catalog_verify *st = &v->stats;
+    size_t i = 0;
+
+    object_reader_summary(reader, &sum);
+    st->unbound += sum.version < 2;
+    if (sum.encrypted) {
+        str_hex_encode(sum.key_id, KEY_ID_LEN, hex);
+    }
+    while (i < st->n_keys && strcmp(st->keys[i].key_id, hex) != 0) {
+        i++;
+    }
+    if (i == st->n_keys && i < CATALOG_VERIFY_KEYS_MAX) {
+        snprintf(st->keys[i].key_id, sizeof(st->keys[i].key_id), "%s", hex);
+        st->n_keys++;
+    }
+    if (i < st->n_keys) {
+        st->keys[i].objects++;
+    }
 }
 
 /* Damage and absence are findings about the repository: reported, and verify goes on. Anything
@@ -85,12 +110,12 @@ static enum pitr_rc read_object(struct verifier *v, const struct backup_record *
     struct filter *counter = NULL;
     struct object_summary sum;
     uint64_t stored = 0;
-    enum pitr_rc rc = backup_key(v->cluster, b->id, o->name, key, sizeof(key), found);
+    enum pitr_rc rc = backup_key(v->repo->cluster, b->id, o->name, key, sizeof(key), found);
 
     if (rc == PITR_OK) {
-        reader = object_reader_new(sink, v->key, key);
+        reader = object_reader_new(sink, v->repo->key, v->repo->info.sysid, key);
         counter = filter_chain(size_filter_new(), reader);
-        rc = storage_read(v->s, key, counter, found);
+        rc = storage_read(v->repo->storage, key, counter, found);
         stored = size_filter_bytes(counter);
         v->stats.objects++;
         v->stats.bytes += stored;
@@ -99,6 +124,7 @@ static enum pitr_rc read_object(struct verifier *v, const struct backup_record *
         rc = err_set(found, PITR_NOT_FOUND, "%s is missing from the repository", key);
     }
     if (rc == PITR_OK) {
+        count_key(v, reader);
         object_reader_summary(reader, &sum);
         if (sum.raw_size != o->raw_size || memcmp(sum.sha256, o->sha256, SHA256_LEN) != 0) {
             rc = err_set(found, PITR_CORRUPT,
@@ -182,7 +208,7 @@ static enum pitr_rc check_archive(struct verifier *v, const struct backup_record
     struct extract *x;
     struct filter *handoff;
     struct pitr_err found;
-    enum pitr_rc rc = backup_key(v->cluster, b->id, o->name, key, sizeof(key), err);
+    enum pitr_rc rc = backup_key(v->repo->cluster, b->id, o->name, key, sizeof(key), err);
 
     if (rc != PITR_OK) {
         return rc;
@@ -329,9 +355,12 @@ static enum pitr_rc read_segment(struct verifier *v, const struct wal_need *n, c
     }
     pl = pipeline_new(discard_sink_new());
     pipeline_add(pl, scan);
-    reader = object_reader_new(pipeline_head(pl), v->key, key);
+    reader = object_reader_new(pipeline_head(pl), v->repo->key, v->repo->info.sysid, key);
     counter = filter_chain(size_filter_new(), reader);
-    rc = storage_read(v->s, key, counter, found);
+    rc = storage_read(v->repo->storage, key, counter, found);
+    if (rc == PITR_OK) {
+        count_key(v, reader);
+    }
     v->stats.objects++;
     v->stats.segments_read++;
     v->stats.bytes += size_filter_bytes(counter);
@@ -359,12 +388,13 @@ static enum pitr_rc check_segment(struct verifier *v, const struct wal_need *n,
     wal_segment_name(n->tli, n->segno, n->seg_size, name);
     rc = wal_parse_name(name, &f, err);
     if (rc == PITR_OK) {
-        rc = repo_wal_key(v->cluster, name, &f, key, sizeof(key), err);
+        rc = repo_wal_key(v->repo->cluster, name, &f, key, sizeof(key), err);
     }
     if (rc != PITR_OK) {
         return rc;
     }
-    rc = n->read ? read_segment(v, n, key, name, &found) : storage_stat(v->s, key, &info, &found);
+    rc = n->read ? read_segment(v, n, key, name, &found)
+                 : storage_stat(v->repo->storage, key, &info, &found);
     if (rc == PITR_NOT_FOUND) {
         rc = err_set(&found, PITR_NOT_FOUND,
                      "WAL segment %s is missing from the repository (%s): backup %s cannot be "
@@ -392,7 +422,7 @@ static enum pitr_rc check_wal(struct verifier *v, struct pitr_err *err)
     return rc;
 }
 
-enum pitr_rc catalog_verify_run(struct storage *s, const char *cluster, const struct key *key,
+enum pitr_rc catalog_verify_run(const struct repo_session *repo,
                                 const struct backup_record *backups, size_t n_backups,
                                 const char *id, bool read_window_wal, catalog_report_fn *report,
                                 void *arg, struct catalog_verify *out, struct pitr_err *err)
@@ -411,12 +441,10 @@ enum pitr_rc catalog_verify_run(struct storage *s, const char *cluster, const st
         return err_set(err, PITR_NOT_FOUND, "backup %s does not exist or is not complete", id);
     }
     memset(&v, 0, sizeof(v));
-    v.s = s;
-    v.cluster = cluster;
-    v.key = key;
+    v.repo = repo;
     v.report = report;
     v.arg = arg;
-    rc = catalog_windows_compute(s, cluster, key, backups, n_backups, &w, &found);
+    rc = catalog_windows_compute(repo, backups, n_backups, &w, &found);
     if (rc == PITR_CORRUPT) {
         /* a damaged catalog: reported; each backup's own WAL is still checked */
         problem(&v, "%s", found.msg);

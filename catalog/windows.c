@@ -53,22 +53,21 @@ static int compare_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static enum pitr_rc read_parent(struct storage *s, const char *cluster, const struct key *k,
-                                uint32_t tli, uint32_t *parent, uint64_t *switch_lsn,
-                                struct pitr_err *err)
+static enum pitr_rc read_parent(const struct repo_session *repo, uint32_t tli, uint32_t *parent,
+                                uint64_t *switch_lsn, struct pitr_err *err)
 {
     char key[1024];
     struct buf text;
     struct timeline_history h;
     enum pitr_rc rc =
-        str_format(key, sizeof(key), err, "%s/wal/history/%08X.history", cluster, tli);
+        str_format(key, sizeof(key), err, "%s/wal/history/%08X.history", repo->cluster, tli);
 
     *parent = 0;
     if (rc != PITR_OK || tli == 1) {
         return rc;
     }
     buf_init(&text, HISTORY_MAX);
-    rc = repo_get_object(s, key, k, HISTORY_MAX, &text, err);
+    rc = repo_get_text(repo, key, HISTORY_MAX, &text, err);
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK; /* no history archived: the timeline's windows stand on their own backups */
     } else if (rc == PITR_OK) {
@@ -200,14 +199,14 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
     }
 }
 
-enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, const struct key *k,
+enum pitr_rc catalog_windows_compute(const struct repo_session *repo,
                                      const struct backup_record *backups, size_t n_backups,
                                      struct catalog_windows *out, struct pitr_err *err)
 {
     struct catalog_windows res = {NULL, 0, NULL, 0, 0};
     struct tli_list tlis = {NULL, 0};
     char dir[1024];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", repo->cluster);
 
     if (n_backups == 0) {
         *out = res;
@@ -215,7 +214,7 @@ enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, con
     }
     res.seg_size = backups[0].wal_seg_size;
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_tli, &tlis, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_CHILDREN, collect_tli, &tlis, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = PITR_OK;
@@ -228,9 +227,9 @@ enum pitr_rc catalog_windows_compute(struct storage *s, const char *cluster, con
         uint32_t parent = 0;
         uint64_t switch_lsn = 0;
 
-        rc = read_parent(s, cluster, k, tlis.v[t], &parent, &switch_lsn, err);
+        rc = read_parent(repo, tlis.v[t], &parent, &switch_lsn, err);
         if (rc == PITR_OK) {
-            rc = catalog_load_timeline(s, cluster, tlis.v[t], 0, res.seg_size, &cw, err);
+            rc = catalog_load_timeline(repo, tlis.v[t], 0, res.seg_size, &cw, err);
         }
         if (rc == PITR_OK) {
             timeline_windows(&res, &cw, backups, n_backups, tlis.v[t], parent, switch_lsn);

@@ -370,7 +370,7 @@ static enum pitr_rc record(const struct config *cfg, struct drill_result *r, con
     rc = rc == PITR_OK ? buf_printf(&text, err, "'\n") : rc;
     if (rc == PITR_OK) {
         key = xasprintf("%s/drill/last", repo.cluster);
-        rc = repo_put_text(repo.storage, key, (const char *)text.data, false, err);
+        rc = repo_put_text(&repo, key, (const char *)text.data, false, err);
     }
     if (rc != PITR_OK) {
         err_prefix(err, "could not record the drill in the repository");

@@ -19,7 +19,7 @@ enum { TLI_MAX_PROBE = 10000 };
 
 /* A segment the catalog does not list may still be stored (archived before the catalog existed,
  * or its entry lost): the WAL object itself is the truth, the catalog only an index of it. */
-static enum pitr_rc wal_stored(struct storage *s, const char *cluster, uint32_t tli, uint64_t segno,
+static enum pitr_rc wal_stored(const struct repo_session *repo, uint32_t tli, uint64_t segno,
                                uint32_t seg_size, struct storage_info *info, bool *found,
                                struct pitr_err *err)
 {
@@ -31,13 +31,39 @@ static enum pitr_rc wal_stored(struct storage *s, const char *cluster, uint32_t 
     wal_segment_name(tli, segno, seg_size, name);
     rc = wal_parse_name(name, &f, err);
     if (rc == PITR_OK) {
-        rc = repo_wal_key(cluster, name, &f, key, sizeof(key), err);
+        rc = repo_wal_key(repo->cluster, name, &f, key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = storage_stat(s, key, info, err);
+        rc = storage_stat(repo->storage, key, info, err);
     }
     *found = rc == PITR_OK;
     return rc == PITR_NOT_FOUND ? PITR_OK : rc;
+}
+
+/* With a key, a segment the plan relies on must be the one its name says: a valid object copied
+ * over it (or one written without the key) would end recovery early, so the plan checks each
+ * one's authenticated header (one small ranged read, no download) before promising anything.
+ * PITR_NOT_FOUND when the object is gone although the catalog lists it. */
+static enum pitr_rc wal_authentic(const struct repo_session *repo, uint32_t tli, uint64_t segno,
+                                  uint32_t seg_size, struct pitr_err *err)
+{
+    char name[25];
+    char key[1024];
+    struct wal_file f;
+    enum pitr_rc rc;
+
+    wal_segment_name(tli, segno, seg_size, name);
+    rc = wal_parse_name(name, &f, err);
+    if (rc == PITR_OK) {
+        rc = repo_wal_key(repo->cluster, name, &f, key, sizeof(key), err);
+    }
+    if (rc == PITR_OK) {
+        rc = repo_check_object(repo, key, err);
+    }
+    if (rc != PITR_OK && rc != PITR_NOT_FOUND) {
+        err_prefix(err, "WAL segment %s cannot be used", name);
+    }
+    return rc;
 }
 
 static enum pitr_rc history_key(const char *cluster, uint32_t tli, char *out, size_t size,
@@ -46,19 +72,19 @@ static enum pitr_rc history_key(const char *cluster, uint32_t tli, char *out, si
     return str_format(out, size, err, "%s/wal/history/%08X.history", cluster, tli);
 }
 
-static enum pitr_rc read_history(struct storage *s, const char *cluster, const struct key *k,
-                                 uint32_t tli, struct timeline_history *out, struct pitr_err *err)
+static enum pitr_rc read_history(const struct repo_session *repo, uint32_t tli,
+                                 struct timeline_history *out, struct pitr_err *err)
 {
     char key[1024];
     struct buf text = {0};
-    enum pitr_rc rc = history_key(cluster, tli, key, sizeof(key), err);
+    enum pitr_rc rc = history_key(repo->cluster, tli, key, sizeof(key), err);
 
     if (rc == PITR_OK && tli == 1) {
         *out = (struct timeline_history){1, NULL, 0};
         return PITR_OK;
     }
     if (rc == PITR_OK) {
-        rc = repo_get_object(s, key, k, 1024 * 1024, &text, err);
+        rc = repo_get_text(repo, key, 1024 * 1024, &text, err);
     }
     if (rc == PITR_NOT_FOUND) {
         rc = err_set(err, PITR_CONFIG,
@@ -75,18 +101,18 @@ static enum pitr_rc read_history(struct storage *s, const char *cluster, const s
 
 /* PostgreSQL's "latest": the highest timeline whose history files follow on from `from` without
  * a break. */
-static enum pitr_rc latest_timeline(struct storage *s, const char *cluster, uint32_t from,
-                                    uint32_t *out, struct pitr_err *err)
+static enum pitr_rc latest_timeline(const struct repo_session *repo, uint32_t from, uint32_t *out,
+                                    struct pitr_err *err)
 {
     uint32_t tli = from;
 
     for (int i = 0; i < TLI_MAX_PROBE; i++) {
         char key[1024];
         struct storage_info info;
-        enum pitr_rc rc = history_key(cluster, tli + 1, key, sizeof(key), err);
+        enum pitr_rc rc = history_key(repo->cluster, tli + 1, key, sizeof(key), err);
 
         if (rc == PITR_OK) {
-            rc = storage_stat(s, key, &info, err);
+            rc = storage_stat(repo->storage, key, &info, err);
         }
         if (rc == PITR_NOT_FOUND) {
             break;
@@ -118,14 +144,14 @@ static void fmt_time(int64_t seconds, char out[TIMESTAMP_TEXT_LEN])
 }
 
 /* The timeline recovery targets for backup b. */
-static enum pitr_rc target_timeline(struct storage *s, const char *cluster,
-                                    const struct backup_record *b, const struct restore_options *o,
-                                    uint32_t *out, struct pitr_err *err)
+static enum pitr_rc target_timeline(const struct repo_session *repo, const struct backup_record *b,
+                                    const struct restore_options *o, uint32_t *out,
+                                    struct pitr_err *err)
 {
     uint64_t n;
 
     if (o->timeline == NULL || strcmp(o->timeline, "latest") == 0) {
-        return latest_timeline(s, cluster, b->timeline, out, err);
+        return latest_timeline(repo, b->timeline, out, err);
     }
     if (strcmp(o->timeline, "current") == 0) {
         *out = b->timeline;
@@ -141,9 +167,9 @@ static enum pitr_rc target_timeline(struct storage *s, const char *cluster,
 }
 
 /* Picks the newest complete backup that reaches the target on its timeline path. */
-static enum pitr_rc choose_backup(struct storage *s, const char *cluster, const struct key *k,
-                                  const struct restore_options *o, struct backup_record *list,
-                                  size_t n, struct restore_plan *p, struct pitr_err *err)
+static enum pitr_rc choose_backup(const struct repo_session *repo, const struct restore_options *o,
+                                  struct backup_record *list, size_t n, struct restore_plan *p,
+                                  struct pitr_err *err)
 {
     enum pitr_rc rc = PITR_OK;
     bool any_time_match = false;
@@ -166,9 +192,9 @@ static enum pitr_rc choose_backup(struct storage *s, const char *cluster, const 
                            b->id, stop);
         }
         any_time_match = true;
-        rc = target_timeline(s, cluster, b, o, &tli, err);
+        rc = target_timeline(repo, b, o, &tli, err);
         if (rc == PITR_OK) {
-            rc = read_history(s, cluster, k, tli, &h, err);
+            rc = read_history(repo, tli, &h, err);
         }
         if (rc != PITR_OK) {
             return rc;
@@ -302,9 +328,8 @@ static void advance(struct restore_plan *p, uint32_t tli, uint64_t segno,
  * catalog, to the segment where recovery reaches the target or to the first missing segment;
  * wherever the catalog has no entry, and for the segments the backup itself needs, the WAL
  * object is looked up in storage. */
-static enum pitr_rc walk_wal(struct storage *s, const char *cluster,
-                             const struct restore_options *o, struct restore_plan *p,
-                             struct pitr_err *err)
+static enum pitr_rc walk_wal(const struct repo_session *repo, const struct restore_options *o,
+                             struct restore_plan *p, struct pitr_err *err)
 {
     const struct backup_record *b = &p->backup;
     uint32_t seg_size = b->wal_seg_size;
@@ -327,7 +352,7 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster,
         uint64_t loaded = UINT64_MAX; /* the folder in w */
         size_t next_rp = 0;
 
-        rc = catalog_reader_open(s, cluster, tli, cur, seg_size, &r, err);
+        rc = catalog_reader_open(repo, tli, cur, seg_size, &r, err);
         for (; rc == PITR_OK && !stopped && cur <= last; cur++) {
             struct storage_info info = {0, 0, false};
             long at;
@@ -343,7 +368,12 @@ static enum pitr_rc walk_wal(struct storage *s, const char *cluster,
             found = at >= 0;
             /* the few segments the backup itself needs are checked in storage too */
             if (rc == PITR_OK && (!found || cur <= p->stop_segno)) {
-                rc = wal_stored(s, cluster, tli, cur, seg_size, &info, &found, err);
+                rc = wal_stored(repo, tli, cur, seg_size, &info, &found, err);
+            }
+            if (rc == PITR_OK && found && repo->key != NULL) {
+                rc = wal_authentic(repo, tli, cur, seg_size, err);
+                found = rc != PITR_NOT_FOUND;
+                rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
             }
             if (rc == PITR_OK && !found) {
                 note_gap(p, &w, r, tli, cur);
@@ -437,32 +467,31 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
     return PITR_OK;
 }
 
-enum pitr_rc restore_plan_build(struct storage *s, const char *cluster, const struct key *k,
-                                const struct restore_options *opts, struct restore_plan *out,
-                                struct pitr_err *err)
+enum pitr_rc restore_plan_build(const struct repo_session *repo, const struct restore_options *opts,
+                                struct restore_plan *out, struct pitr_err *err)
 {
     struct restore_plan p;
     struct backup_record *list = NULL;
     size_t n = 0;
-    enum pitr_rc rc = backup_list_complete(s, cluster, &list, &n, err);
+    enum pitr_rc rc = backup_list_complete(repo, &list, &n, err);
 
     memset(&p, 0, sizeof(p));
     if (rc == PITR_OK && n == 0) {
         rc = err_set(err, PITR_NOT_FOUND,
                      "the repository has no complete backup of cluster \"%s\": take one with "
                      "pitr-basebackup",
-                     cluster);
+                     repo->cluster);
     }
     if (rc == PITR_OK) {
         p.oldest_stop_time = list[0].stop_time;
-        rc = choose_backup(s, cluster, k, opts, list, n, &p, err);
+        rc = choose_backup(repo, opts, list, n, &p, err);
     }
     backup_list_free(list, n);
     if (rc == PITR_OK) {
         p.start_segno = wal_segno_of_lsn(p.backup.start_lsn, p.backup.wal_seg_size);
         /* the end-of-backup record ends before stop_lsn, in the segment that holds stop_lsn - 1 */
         p.stop_segno = wal_segno_of_lsn(p.backup.stop_lsn - 1, p.backup.wal_seg_size);
-        rc = walk_wal(s, cluster, opts, &p, err);
+        rc = walk_wal(repo, opts, &p, err);
     }
     if (rc == PITR_OK) {
         rc = check_window(&p, opts, err);

@@ -45,9 +45,8 @@ struct restore_plan {
  * has no complete backup. The caller releases *out with restore_plan_fini. */
 struct key;
 
-enum pitr_rc restore_plan_build(struct storage *s, const char *cluster, const struct key *k,
-                                const struct restore_options *opts, struct restore_plan *out,
-                                struct pitr_err *err) PITR_MUST_CHECK;
+enum pitr_rc restore_plan_build(const struct repo_session *repo, const struct restore_options *opts,
+                                struct restore_plan *out, struct pitr_err *err) PITR_MUST_CHECK;
 void restore_plan_fini(struct restore_plan *p);
 
 /* Prints the plan for a DBA (stdout). */

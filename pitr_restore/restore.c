@@ -338,7 +338,7 @@ static enum pitr_rc read_object(struct job *j, const struct backup_object *o, st
     enum pitr_rc rc = object_key(j, o->name, key, err);
 
     if (rc == PITR_OK) {
-        reader = object_reader_new(sink, j->repo.key, key);
+        reader = object_reader_new(sink, j->repo.key, j->repo.info.sysid, key);
         counter = filter_chain(size_filter_new_notify(on_read, j), reader);
         rc = storage_read(j->repo.storage, key, counter, err);
         j->read_before += o->stored_size;
@@ -740,29 +740,9 @@ static enum pitr_rc restore_files(struct job *j, struct pitr_err *err)
 
 static enum pitr_rc open_repository(struct job *j, struct pitr_err *err)
 {
-    struct cluster_info info;
-    char key_id[17];
-    enum pitr_rc rc;
+    enum pitr_rc rc = repo_session_open(j->cfg, NULL, &j->repo, err);
 
-    rc = repo_session_open(j->cfg, NULL, &j->repo, err);
-    if (rc != PITR_OK) {
-        return rc;
-    }
-    rc = repo_cluster_read(j->repo.storage, j->repo.cluster, &info, err);
-    if (rc == PITR_NOT_FOUND) {
-        return err_set(err, PITR_CONFIG,
-                       "the repository has no cluster \"%s\": check the repo and cluster settings",
-                       j->repo.cluster);
-    }
-    repo_key_id_hex(j->repo.key, key_id);
-    if (rc == PITR_OK && info.key_id[0] != '\0' && strcmp(info.key_id, key_id) != 0) {
-        rc = err_set(err, PITR_CONFIG,
-                     "the repository is encrypted with key %s, but %s: set encryption_key_file to "
-                     "that key",
-                     info.key_id,
-                     j->repo.key ? "a different key is configured" : "no key is configured");
-    }
-    return rc;
+    return rc == PITR_OK ? repo_require_cluster(&j->repo, err) : rc;
 }
 
 static void print_done(const struct job *j)
@@ -868,7 +848,7 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
     }
     rc = open_repository(&j, err);
     if (rc == PITR_OK) {
-        rc = restore_plan_build(j.repo.storage, j.repo.cluster, j.repo.key, opts, &j.plan, err);
+        rc = restore_plan_build(&j.repo, opts, &j.plan, err);
         j.planned = rc == PITR_OK;
     }
     if (j.planned) {

@@ -1,6 +1,7 @@
 /* archive_get: decrypts, decompresses and verifies an archived file into a temp file next to
- * %p, then renames it into place. "Not found" is reported only when the repository is reachable
- * and this cluster is known in it: a mistyped repo or cluster must stop recovery, not end it. */
+ * %p, checks that a WAL segment is the one its name says, then renames it into place. "Not
+ * found" is reported only when the repository is reachable and this cluster is known in it: a
+ * mistyped repo or cluster must stop recovery, not end it. */
 #include "archive_get.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +35,6 @@ static enum pitr_rc setup(struct get *g, struct pitr_err *err)
 {
     const char *pgdata = g->cfg->pgdata ? g->cfg->pgdata : ".";
     struct pg_ident ident;
-    struct cluster_info info;
     bool have_ident;
     enum pitr_rc rc = wal_parse_name(g->wal_name, &g->file, err);
 
@@ -53,19 +54,13 @@ static enum pitr_rc setup(struct get *g, struct pitr_err *err)
         return err_set(err, PITR_CONFIG, "%s: check the repo setting", msg);
     }
     if (rc == PITR_OK) {
-        rc = repo_cluster_read(g->repo.storage, g->repo.cluster, &info, err);
-        if (rc == PITR_NOT_FOUND) {
-            return err_set(err, PITR_CONFIG,
-                           "the repository has no cluster \"%s\": check the repo and cluster "
-                           "settings",
-                           g->repo.cluster);
-        }
+        rc = repo_require_cluster(&g->repo, err);
     }
-    if (rc == PITR_OK && have_ident && info.sysid != ident.sysid) {
+    if (rc == PITR_OK && have_ident && g->repo.info.sysid != ident.sysid) {
         return err_set(err, PITR_CONFIG,
                        "repository cluster \"%s\" belongs to database system %" PRIu64
                        ", but this data directory is %" PRIu64 ": refusing to replay its WAL",
-                       g->repo.cluster, info.sysid, ident.sysid);
+                       g->repo.cluster, g->repo.info.sysid, ident.sysid);
     }
     if (rc == PITR_OK) {
         rc = repo_wal_key(g->repo.cluster, g->wal_name, &g->file, g->object_key,
@@ -74,22 +69,70 @@ static enum pitr_rc setup(struct get *g, struct pitr_err *err)
     return rc;
 }
 
-/* One attempt: object -> verified plain bytes -> temp file -> rename over dest. */
+/* A fetched segment must be the one its name asks for: its first page's address, timeline (the
+ * name's or, for the first segment of a timeline, an ancestor's) and system identifier. Without a
+ * key, anyone who can write to the repository can put any bytes there; with one, this is what
+ * still stands for objects written before they were bound to their names. */
+static enum pitr_rc check_segment(const struct get *g, int fd, const char *path,
+                                  struct pitr_err *err)
+{
+    uint8_t page[WAL_LONG_HEADER_LEN];
+    struct wal_long_header h;
+    struct stat st;
+    ssize_t got;
+
+    if (g->file.kind != WAL_FILE_SEGMENT && g->file.kind != WAL_FILE_PARTIAL) {
+        return PITR_OK;
+    }
+    if (fstat(fd, &st) != 0) {
+        return err_sys(err, PITR_IO, "could not stat \"%s\"", path);
+    }
+    got = pread(fd, page, sizeof(page), 0);
+    if (got < 0) {
+        return err_sys(err, PITR_IO, "could not read \"%s\"", path);
+    }
+    if (wal_long_header_parse(page, (size_t)got, &h, err) != PITR_OK) {
+        return err_prefix(err, "the archived \"%s\" is not a WAL segment", g->wal_name);
+    }
+    /* data-loss guard: PostgreSQL takes a page with the wrong address as the end of WAL and
+     * promotes early, so a segment that is not the one asked for must stop recovery here */
+    if (!wal_seg_size_valid(h.seg_size) || (uint64_t)st.st_size != h.seg_size ||
+        h.pageaddr != wal_segno(&g->file, h.seg_size) * h.seg_size || h.tli == 0 ||
+        h.tli > g->file.tli) {
+        return err_set(err, PITR_CORRUPT,
+                       "the archived \"%s\" holds another segment (its first page is for "
+                       "timeline %" PRIu32 ", address %" PRIX64 ", %" PRIu32
+                       "-byte segments): the repository object was replaced or moved",
+                       g->wal_name, h.tli, h.pageaddr, h.seg_size);
+    }
+    if (h.sysid != g->repo.info.sysid) {
+        return err_set(err, PITR_CORRUPT,
+                       "the archived \"%s\" belongs to database system %" PRIu64
+                       ", not to cluster \"%s\" (%" PRIu64 ")",
+                       g->wal_name, h.sysid, g->repo.cluster, g->repo.info.sysid);
+    }
+    return PITR_OK;
+}
+
+/* One attempt: object -> verified plain bytes -> temp file -> checked -> rename over dest. */
 static enum pitr_rc fetch_once(struct get *g, struct pitr_err *err)
 {
     char *tmp = xasprintf("%s.pitr-tmp", g->dest_path);
     struct filter *sink = NULL;
     struct filter *reader = NULL;
     enum pitr_rc rc = PITR_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 
     if (fd < 0) {
         rc = err_sys(err, PITR_IO, "could not create \"%s\"", tmp);
         goto done;
     }
     sink = fd_sink_new(fd, tmp);
-    reader = object_reader_new(sink, g->repo.key, g->object_key);
+    reader = object_reader_new(sink, g->repo.key, g->repo.info.sysid, g->object_key);
     rc = storage_read(g->repo.storage, g->object_key, reader, err);
+    if (rc == PITR_OK) {
+        rc = check_segment(g, fd, tmp, err);
+    }
     if (rc == PITR_OK && close(fd) != 0) {
         rc = err_sys(err, PITR_IO, "could not close \"%s\"", tmp);
     }

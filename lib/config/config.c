@@ -32,6 +32,7 @@ static const struct key_def keys[] = {
     {"pgdata", KEY_STRING, FIELD(pgdata), NULL},
     {"compression", KEY_STRING, FIELD(compression), "lz4"},
     {"encryption_key_file", KEY_STRING, FIELD(encryption_key_file), NULL},
+    {"encryption_old_key_files", KEY_STRING, FIELD(encryption_old_key_files), NULL},
     {"s3_endpoint", KEY_STRING, FIELD(s3_endpoint), NULL},
     {"s3_region", KEY_STRING, FIELD(s3_region), "us-east-1"},
     {"s3_uri_style", KEY_STRING, FIELD(s3_uri_style), NULL},

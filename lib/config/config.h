@@ -22,6 +22,8 @@ struct config {
     char *pgdata;              /* NULL: the working directory */
     char *compression;         /* "lz4", "zstd", "zstd:N" or "none" */
     char *encryption_key_file; /* NULL: no encryption */
+    /* comma-separated key files of rotated-out keys: they read old objects, never write */
+    char *encryption_old_key_files;
     char *s3_endpoint;
     char *s3_region;
     char *s3_uri_style; /* "path" or "virtual" */

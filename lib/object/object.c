@@ -3,6 +3,7 @@
  * ([decrypt] -> trailer-strip -> [decompress] -> sha256 -> size -> verify -> out). */
 #include "object/object.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,10 @@
 #include "compress/lz4.h"
 #include "compress/zstd.h"
 #include "crypto/aead.h"
+#include "crypto/digest.h"
 #include "stream/filter_int.h"
 
-enum { FORMAT_VERSION = 1, ENCRYPT_NONE = 0, ENCRYPT_AES_256_GCM = 1 };
+enum { FORMAT_V1 = 1, FORMAT_VERSION = 2, ENCRYPT_NONE = 0, ENCRYPT_AES_256_GCM = 1 };
 
 static const uint8_t header_magic[4] = {'P', 'I', 'T', 'R'};
 static const uint8_t trailer_magic[4] = {'P', 'E', 'N', 'D'};
@@ -71,10 +73,11 @@ static enum pitr_rc pass_write(struct filter *f, const uint8_t *data, size_t len
 
 /* --- writer stages ------------------------------------------------------------------------- */
 
-/* Emits the header before the first byte of the body. */
+/* Emits the header (and binding) before the first byte of the body. */
 struct header_stage {
     struct filter base;
-    uint8_t header[OBJECT_HEADER_LEN];
+    uint8_t header[OBJECT_PREFIX_MAX];
+    size_t len;
     bool sent;
 };
 
@@ -84,7 +87,7 @@ static enum pitr_rc header_send(struct header_stage *h, struct pitr_err *err)
         return PITR_OK;
     }
     h->sent = true;
-    return filter_emit(&h->base, h->header, OBJECT_HEADER_LEN, err);
+    return filter_emit(&h->base, h->header, h->len, err);
 }
 
 static enum pitr_rc header_write(struct filter *f, const uint8_t *data, size_t len,
@@ -128,6 +131,24 @@ static enum pitr_rc trailer_finish(struct filter *f, struct pitr_err *err)
 
 static const struct filter_ops trailer_ops = {"object-trailer", pass_write, trailer_finish,
                                               plain_free};
+
+/* The binding of an encrypted object: see object.h. */
+static void binding_compute(const struct key *k, const uint8_t header[OBJECT_HEADER_LEN],
+                            uint64_t sysid, const char *name, uint8_t out[OBJECT_BINDING_LEN])
+{
+    size_t name_len = strlen(name);
+    size_t len = OBJECT_HEADER_LEN + 8 + name_len;
+    uint8_t *msg = xmalloc(len);
+    uint8_t bkey[KEY_LEN];
+
+    memcpy(msg, header, OBJECT_HEADER_LEN);
+    put_be64(msg + OBJECT_HEADER_LEN, sysid);
+    memcpy(msg + OBJECT_HEADER_LEN + 8, name, name_len);
+    key_derive(k, header + 16, KEY_SALT_LEN, "pitr object binding v2", bkey);
+    hmac_sha256(bkey, sizeof(bkey), msg, len, out);
+    explicit_bzero(bkey, sizeof(bkey));
+    free(msg);
+}
 
 struct object_writer {
     struct pipeline *pipeline;
@@ -209,6 +230,7 @@ struct object_writer *object_writer_new(struct filter *sink, const struct object
     h->header[4] = FORMAT_VERSION;
     h->header[5] = (uint8_t)opts->compression;
     h->header[6] = opts->key ? ENCRYPT_AES_256_GCM : ENCRYPT_NONE;
+    h->len = OBJECT_HEADER_LEN;
     w->pipeline = pipeline_new(sink);
     w->stored_size = size_filter_new();
     if (opts->background) {
@@ -227,9 +249,13 @@ struct object_writer *object_writer_new(struct filter *sink, const struct object
             object_writer_free(w);
             return NULL;
         }
+        /* no name would bind the object to nothing: a programmer's mistake, not input */
+        assert(opts->name != NULL);
+        binding_compute(opts->key, h->header, opts->sysid, opts->name,
+                        h->header + OBJECT_HEADER_LEN);
+        h->len = OBJECT_PREFIX_MAX;
         key_derive_object(opts->key, h->header + 16, object_key);
-        pipeline_add(w->pipeline,
-                     aead_encrypt_filter_new(object_key, h->header, OBJECT_HEADER_LEN));
+        pipeline_add(w->pipeline, aead_encrypt_filter_new(object_key, h->header, h->len));
         explicit_bzero(object_key, sizeof(object_key));
     }
     pipeline_add(w->pipeline, &h->base);
@@ -249,6 +275,7 @@ enum pitr_rc object_writer_finish(struct object_writer *w, struct object_summary
     enum pitr_rc rc = pipeline_finish(w->pipeline, err);
 
     if (rc == PITR_OK && out != NULL) {
+        memset(out, 0, sizeof(*out));
         sha256_filter_digest(w->sha, out->sha256);
         out->raw_size = size_filter_bytes(w->raw_size);
         out->stored_size = size_filter_bytes(w->stored_size);
@@ -352,13 +379,123 @@ static const struct filter_ops verify_ops = {"object-verify", pass_write, verify
 
 enum { READ_STAGES_MAX = 6 };
 
+/* What an object's first bytes say, once checked (prefix_check). */
+struct prefix {
+    size_t need; /* prefix bytes: the header, and the binding when there is one */
+    unsigned version;
+    bool encrypted;
+    enum object_compression compression;
+    const struct key *key; /* the ring's key that encrypted it */
+};
+
+/* Checks the header in p[0..32), then, when len covers the whole prefix, the binding. Returns
+ * PITR_OK with out->need > len when more bytes are needed first. */
+static enum pitr_rc prefix_check(const uint8_t *p, size_t len, const struct key *ring,
+                                 uint64_t sysid, const char *name, struct prefix *out,
+                                 struct pitr_err *err)
+{
+    uint8_t binding[OBJECT_BINDING_LEN];
+    char have[2 * KEY_ID_LEN + 1];
+
+    memset(out, 0, sizeof(*out));
+    out->need = OBJECT_HEADER_LEN;
+    if (len < OBJECT_HEADER_LEN) {
+        return PITR_OK;
+    }
+    if (memcmp(p, header_magic, 4) != 0) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: not a pitr object (bad magic)",
+                       name);
+    }
+    if (p[4] != FORMAT_V1 && p[4] != FORMAT_VERSION) {
+        return err_set(err, PITR_CORRUPT,
+                       "object \"%s\" has format version %u, which this pitr does not know: "
+                       "upgrade pitr",
+                       name, p[4]);
+    }
+    if (p[5] > OBJECT_COMPRESS_ZSTD || p[6] > ENCRYPT_AES_256_GCM || p[7] != 0) {
+        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: unknown algorithm in header",
+                       name);
+    }
+    out->version = p[4];
+    out->compression = (enum object_compression)p[5];
+    out->encrypted = p[6] == ENCRYPT_AES_256_GCM;
+    if (!out->encrypted) {
+        /* key id and salt are unused and must be zero: the header is not authenticated here */
+        for (size_t i = 8; i < OBJECT_HEADER_LEN; i++) {
+            if (p[i] != 0) {
+                return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: damaged header", name);
+            }
+        }
+        if (ring != NULL) {
+            /* data-loss guard: the configuration decides whether to decrypt, never the object;
+             * anyone who can write to the repository can write an unencrypted object */
+            return err_set(err, PITR_CORRUPT,
+                           "object \"%s\" is not encrypted, but an encryption key is configured: "
+                           "refusing it as unauthenticated (it was not written with this key)",
+                           name);
+        }
+        return PITR_OK;
+    }
+    if (ring == NULL) {
+        return err_set(err, PITR_CONFIG, "object \"%s\" is encrypted: set encryption_key_file",
+                       name);
+    }
+    out->key = key_ring_find(ring, p + 8);
+    if (out->key == NULL) {
+        str_hex_encode(p + 8, KEY_ID_LEN, have);
+        return err_set(err, PITR_CONFIG,
+                       "object \"%s\" was encrypted with a different key (key id %s): check "
+                       "encryption_key_file and encryption_old_key_files",
+                       name, have);
+    }
+    if (out->version == FORMAT_V1) {
+        return PITR_OK;
+    }
+    out->need = OBJECT_PREFIX_MAX;
+    if (len < OBJECT_PREFIX_MAX) {
+        return PITR_OK;
+    }
+    binding_compute(out->key, p, sysid, name, binding);
+    if (!digest_equal(binding, p + OBJECT_HEADER_LEN, OBJECT_BINDING_LEN)) {
+        /* data-loss guard: a valid object copied under another name (segment 2 as segment 3)
+         * would be replayed as the wrong WAL */
+        return err_set(err, PITR_CORRUPT,
+                       "object \"%s\" failed authentication: it was written under another name "
+                       "or for another cluster, or it is damaged",
+                       name);
+    }
+    return PITR_OK;
+}
+
+enum pitr_rc object_check_prefix(const uint8_t *prefix, size_t len, const struct key *key,
+                                 uint64_t sysid, const char *name, struct object_summary *out,
+                                 struct pitr_err *err)
+{
+    struct prefix info;
+    enum pitr_rc rc = prefix_check(prefix, len, key, sysid, name, &info, err);
+
+    if (rc == PITR_OK && info.need > len) {
+        rc = err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: shorter than its header", name);
+    }
+    if (rc == PITR_OK && out != NULL) {
+        out->version = info.version;
+        out->encrypted = info.encrypted;
+        if (info.encrypted) {
+            memcpy(out->key_id, prefix + 8, KEY_ID_LEN);
+        }
+    }
+    return rc;
+}
+
 struct object_reader {
     struct filter base;
     struct filter *out;
     const struct key *key;
+    uint64_t sysid;
     char *name;
-    uint8_t header[OBJECT_HEADER_LEN];
+    uint8_t header[OBJECT_PREFIX_MAX];
     size_t header_len;
+    struct prefix prefix;
     struct filter *stages[READ_STAGES_MAX]; /* owned, in data-flow order */
     size_t nstages;
     struct filter *sha;
@@ -374,62 +511,25 @@ static void chain(struct object_reader *r, struct filter *stage)
     r->stages[r->nstages++] = stage;
 }
 
-static enum pitr_rc build_chain(struct object_reader *r, struct pitr_err *err)
+/* Builds the read chain for a checked prefix. */
+static void build_chain(struct object_reader *r)
 {
-    const uint8_t *h = r->header;
     struct strip_stage *strip;
     struct verify_stage *verify;
 
-    if (memcmp(h, header_magic, 4) != 0) {
-        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: not a pitr object (bad magic)",
-                       r->name);
-    }
-    if (h[4] != FORMAT_VERSION) {
-        return err_set(err, PITR_CORRUPT,
-                       "object \"%s\" has format version %u, which this pitr does not know: "
-                       "upgrade pitr",
-                       r->name, h[4]);
-    }
-    if (h[5] > OBJECT_COMPRESS_ZSTD || h[6] > ENCRYPT_AES_256_GCM || h[7] != 0) {
-        return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: unknown algorithm in header",
-                       r->name);
-    }
-    if (h[6] == ENCRYPT_NONE) {
-        /* key id and salt are unused and must be zero: the header is not authenticated here */
-        for (size_t i = 8; i < OBJECT_HEADER_LEN; i++) {
-            if (h[i] != 0) {
-                return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: damaged header",
-                               r->name);
-            }
-        }
-    }
-    if (h[6] == ENCRYPT_AES_256_GCM) {
-        uint8_t id[KEY_ID_LEN];
+    if (r->prefix.encrypted) {
         uint8_t object_key[KEY_LEN];
-        char have[2 * KEY_ID_LEN + 1];
 
-        if (r->key == NULL) {
-            return err_set(err, PITR_CONFIG, "object \"%s\" is encrypted: set encryption_key_file",
-                           r->name);
-        }
-        key_id(r->key, id);
-        if (memcmp(id, h + 8, KEY_ID_LEN) != 0) {
-            str_hex_encode(h + 8, KEY_ID_LEN, have);
-            return err_set(err, PITR_CONFIG,
-                           "object \"%s\" was encrypted with a different key (key id %s): check "
-                           "encryption_key_file",
-                           r->name, have);
-        }
-        key_derive_object(r->key, h + 16, object_key);
-        chain(r, aead_decrypt_filter_new(object_key, h, OBJECT_HEADER_LEN, r->name));
+        key_derive_object(r->prefix.key, r->header + 16, object_key);
+        chain(r, aead_decrypt_filter_new(object_key, r->header, r->prefix.need, r->name));
         explicit_bzero(object_key, sizeof(object_key));
     }
     strip = xcalloc(1, sizeof(*strip));
     filter_init(&strip->base, &strip_ops);
     chain(r, &strip->base);
-    if (h[5] == OBJECT_COMPRESS_LZ4) {
+    if (r->prefix.compression == OBJECT_COMPRESS_LZ4) {
         chain(r, lz4_decompress_filter_new(r->name));
-    } else if (h[5] == OBJECT_COMPRESS_ZSTD) {
+    } else if (r->prefix.compression == OBJECT_COMPRESS_ZSTD) {
         chain(r, zstd_decompress_filter_new(r->name));
     }
     r->sha = sha256_filter_new();
@@ -444,7 +544,6 @@ static enum pitr_rc build_chain(struct object_reader *r, struct pitr_err *err)
     verify->name = r->name;
     chain(r, &verify->base);
     verify->base.next = r->out;
-    return PITR_OK;
 }
 
 static enum pitr_rc reader_write(struct filter *f, const uint8_t *data, size_t len,
@@ -453,8 +552,9 @@ static enum pitr_rc reader_write(struct filter *f, const uint8_t *data, size_t l
     struct object_reader *r = (struct object_reader *)f;
 
     r->stored += len;
-    if (r->header_len < OBJECT_HEADER_LEN) {
-        size_t take = OBJECT_HEADER_LEN - r->header_len;
+    while (r->nstages == 0 && len > 0) {
+        size_t need = r->prefix.need > 0 ? r->prefix.need : OBJECT_HEADER_LEN;
+        size_t take = need - r->header_len;
         enum pitr_rc rc;
 
         take = take < len ? take : len;
@@ -462,22 +562,25 @@ static enum pitr_rc reader_write(struct filter *f, const uint8_t *data, size_t l
         r->header_len += take;
         data += take;
         len -= take;
-        if (r->header_len < OBJECT_HEADER_LEN) {
+        if (r->header_len < need) {
             return PITR_OK;
         }
-        rc = build_chain(r, err);
+        rc = prefix_check(r->header, r->header_len, r->key, r->sysid, r->name, &r->prefix, err);
         if (rc != PITR_OK) {
             return rc;
         }
+        if (r->prefix.need <= r->header_len) {
+            build_chain(r);
+        }
     }
-    return filter_write(r->stages[0], data, len, err);
+    return len == 0 ? PITR_OK : filter_write(r->stages[0], data, len, err);
 }
 
 static enum pitr_rc reader_finish(struct filter *f, struct pitr_err *err)
 {
     struct object_reader *r = (struct object_reader *)f;
 
-    if (r->header_len < OBJECT_HEADER_LEN) {
+    if (r->nstages == 0) {
         return err_set(err, PITR_CORRUPT, "object \"%s\" is corrupt: shorter than its header",
                        r->name);
     }
@@ -499,13 +602,15 @@ static void reader_free(struct filter *f)
 static const struct filter_ops reader_ops = {"object-reader", reader_write, reader_finish,
                                              reader_free};
 
-struct filter *object_reader_new(struct filter *out, const struct key *key, const char *name)
+struct filter *object_reader_new(struct filter *out, const struct key *key, uint64_t sysid,
+                                 const char *name)
 {
     struct object_reader *r = xcalloc(1, sizeof(*r));
 
     filter_init(&r->base, &reader_ops);
     r->out = out;
     r->key = key;
+    r->sysid = sysid;
     r->name = xstrdup(name);
     return &r->base;
 }
@@ -514,7 +619,13 @@ void object_reader_summary(const struct filter *reader, struct object_summary *o
 {
     const struct object_reader *r = (const struct object_reader *)reader;
 
+    memset(out, 0, sizeof(*out));
     sha256_filter_digest(r->sha, out->sha256);
     out->raw_size = size_filter_bytes(r->raw_size);
     out->stored_size = r->stored;
+    out->version = r->prefix.version;
+    out->encrypted = r->prefix.encrypted;
+    if (r->prefix.encrypted) {
+        memcpy(out->key_id, r->header + 8, KEY_ID_LEN);
+    }
 }

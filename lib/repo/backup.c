@@ -432,15 +432,15 @@ void backup_record_fini(struct backup_record *r)
     memset(r, 0, sizeof(*r));
 }
 
-enum pitr_rc backup_record_read(struct storage *s, const char *cluster, const char *id,
+enum pitr_rc backup_record_read(const struct repo_session *repo, const char *id,
                                 struct backup_record *out, struct pitr_err *err)
 {
     char key[1024];
     struct buf text = {0};
-    enum pitr_rc rc = backup_key(cluster, id, "backup.info", key, sizeof(key), err);
+    enum pitr_rc rc = backup_key(repo->cluster, id, "backup.info", key, sizeof(key), err);
 
     if (rc == PITR_OK) {
-        rc = repo_get_text(s, key, BACKUP_RECORD_MAX, &text, err);
+        rc = repo_get_text(repo, key, BACKUP_RECORD_MAX, &text, err);
     }
     if (rc == PITR_NOT_FOUND) {
         return err_set(err, PITR_NOT_FOUND, "backup %s does not exist or is not complete", id);
@@ -452,6 +452,12 @@ enum pitr_rc backup_record_read(struct storage *s, const char *cluster, const ch
     if (rc == PITR_OK && strcmp(out->status, "complete") != 0) {
         backup_record_fini(out);
         rc = err_set(err, PITR_CORRUPT, "%s does not say the backup is complete", key);
+    } else if (rc == PITR_OK &&
+               (strcmp(out->id, id) != 0 || (repo->has_info && out->sysid != repo->info.sysid))) {
+        rc = err_set(err, PITR_CORRUPT,
+                     "%s describes another backup (id %s, system identifier %" PRIu64 ")", key,
+                     out->id, out->sysid);
+        backup_record_fini(out);
     }
     return rc;
 }
@@ -480,17 +486,17 @@ static int compare_ids(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-enum pitr_rc backup_list_complete(struct storage *s, const char *cluster,
-                                  struct backup_record **out, size_t *n, struct pitr_err *err)
+enum pitr_rc backup_list_complete(const struct repo_session *repo, struct backup_record **out,
+                                  size_t *n, struct pitr_err *err)
 {
     struct list_ctx ctx = {NULL, 0};
     struct backup_record *list = NULL;
     size_t count = 0;
     char dir[1024];
-    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup", cluster);
+    enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/backup", repo->cluster);
 
     if (rc == PITR_OK) {
-        rc = storage_list(s, dir, STORAGE_LIST_CHILDREN, collect_id, &ctx, err);
+        rc = storage_list(repo->storage, dir, STORAGE_LIST_CHILDREN, collect_id, &ctx, err);
     }
     if (rc == PITR_OK) {
         if (ctx.n > 0) { /* qsort(NULL, 0, ...) is undefined behaviour */
@@ -499,7 +505,7 @@ enum pitr_rc backup_list_complete(struct storage *s, const char *cluster,
         list = xcalloc(ctx.n + 1, sizeof(*list));
     }
     for (size_t i = 0; rc == PITR_OK && i < ctx.n; i++) {
-        rc = backup_record_read(s, cluster, ctx.ids[i], &list[count], err);
+        rc = backup_record_read(repo, ctx.ids[i], &list[count], err);
         if (rc == PITR_OK) {
             count++;
         } else if (rc == PITR_NOT_FOUND) {

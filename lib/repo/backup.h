@@ -78,18 +78,19 @@ enum pitr_rc backup_record_parse(const char *text, const char *name, struct back
                                  struct pitr_err *err) PITR_MUST_CHECK;
 void backup_record_fini(struct backup_record *r);
 
-struct storage;
+struct repo_session;
 
-/* Reads and parses <cluster>/backup/<id>/backup.info: PITR_NOT_FOUND when the backup does not
- * exist or never completed. The caller releases *out with backup_record_fini. */
-enum pitr_rc backup_record_read(struct storage *s, const char *cluster, const char *id,
+/* Reads and parses <cluster>/backup/<id>/backup.info of the session's cluster (authenticated
+ * with its keys): PITR_NOT_FOUND when the backup does not exist or never completed; PITR_CORRUPT
+ * when the record is damaged, not authentic, or describes another backup or cluster. The caller
+ * releases *out with backup_record_fini. */
+enum pitr_rc backup_record_read(const struct repo_session *repo, const char *id,
                                 struct backup_record *out, struct pitr_err *err) PITR_MUST_CHECK;
 
-/* Every complete backup of cluster, oldest first (ids sort by time). The caller frees with
- * backup_list_free. */
-enum pitr_rc backup_list_complete(struct storage *s, const char *cluster,
-                                  struct backup_record **out, size_t *n,
-                                  struct pitr_err *err) PITR_MUST_CHECK;
+/* Every complete backup of the session's cluster, oldest first (ids sort by time). The caller
+ * frees with backup_list_free. */
+enum pitr_rc backup_list_complete(const struct repo_session *repo, struct backup_record **out,
+                                  size_t *n, struct pitr_err *err) PITR_MUST_CHECK;
 void backup_list_free(struct backup_record *list, size_t n);
 
 /* Formats seconds since the epoch as "YYYY-MM-DD HH:MM:SS+00" into out[32]. */

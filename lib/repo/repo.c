@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "base/strutil.h"
 #include "base/xalloc.h"
 #include "config/credentials.h"
@@ -190,14 +191,11 @@ static enum pitr_rc info_entry(void *arg, const char *key, const char *value, in
     return PITR_OK;
 }
 
-enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struct buf *out,
-                           struct pitr_err *err)
-{
-    return repo_get_object(s, key, NULL, max, out, err);
-}
-
-enum pitr_rc repo_get_object(struct storage *s, const char *key, const struct key *k, size_t max,
-                             struct buf *out, struct pitr_err *err)
+/* Reads one object into *out under keys k (NULL: none), bound to sysid; fills *sum (may be
+ * NULL). */
+static enum pitr_rc read_object(struct storage *s, const char *key, const struct key *k,
+                                uint64_t sysid, size_t max, struct buf *out,
+                                struct object_summary *sum, struct pitr_err *err)
 {
     struct buf text;
     struct filter *sink;
@@ -206,8 +204,11 @@ enum pitr_rc repo_get_object(struct storage *s, const char *key, const struct ke
 
     buf_init(&text, max);
     sink = buf_sink_new(&text);
-    reader = object_reader_new(sink, k, key);
+    reader = object_reader_new(sink, k, sysid, key);
     rc = storage_read(s, key, reader, err);
+    if (rc == PITR_OK && sum != NULL) {
+        object_reader_summary(reader, sum);
+    }
     filter_free(reader);
     filter_free(sink);
     if (rc != PITR_OK) {
@@ -218,11 +219,20 @@ enum pitr_rc repo_get_object(struct storage *s, const char *key, const struct ke
     return PITR_OK;
 }
 
-enum pitr_rc repo_put_text(struct storage *s, const char *key, const char *text, bool create_only,
-                           struct pitr_err *err)
+static enum pitr_rc get_object(struct storage *s, const char *key, const struct key *k,
+                               uint64_t sysid, size_t max, struct buf *out, struct pitr_err *err)
+{
+    return read_object(s, key, k, sysid, max, out, NULL, err);
+}
+
+/* Stores text as one object, encrypted with k's current key (NULL: none) and bound to sysid. */
+static enum pitr_rc put_object(struct storage *s, const char *key, const struct key *k,
+                               uint64_t sysid, const char *text, bool create_only,
+                               struct pitr_err *err)
 {
     struct write_opts wopts = {create_only, 0};
-    struct object_opts opts = {OBJECT_COMPRESS_NONE, 0, NULL, false, false, false};
+    struct object_opts opts = {
+        .compression = OBJECT_COMPRESS_NONE, .key = k, .name = key, .sysid = sysid};
     struct object_writer *w = NULL;
     struct filter *sink = NULL;
     enum pitr_rc rc = storage_write_open(s, key, &wopts, &sink, err);
@@ -240,8 +250,38 @@ enum pitr_rc repo_put_text(struct storage *s, const char *key, const char *text,
     return rc;
 }
 
-enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cluster_info *out,
-                               struct pitr_err *err)
+/* The system identifier objects at key are bound to: the cluster's, except for its record,
+ * which is what tells a reader the identifier (bound to 0). */
+static uint64_t binding_sysid(const struct repo_session *r, const char *key)
+{
+    size_t n = strlen(r->cluster);
+
+    return strncmp(key, r->cluster, n) == 0 && strcmp(key + n, "/cluster.info") == 0
+               ? 0
+               : r->info.sysid;
+}
+
+enum pitr_rc repo_get_text(const struct repo_session *r, const char *key, size_t max,
+                           struct buf *out, struct pitr_err *err)
+{
+    return get_object(r->storage, key, r->key, binding_sysid(r, key), max, out, err);
+}
+
+enum pitr_rc repo_put_text(const struct repo_session *r, const char *key, const char *text,
+                           bool create_only, struct pitr_err *err)
+{
+    return put_object(r->storage, key, r->key, binding_sysid(r, key), text, create_only, err);
+}
+
+uint64_t repo_binding_sysid(const struct repo_session *r, const char *key)
+{
+    return binding_sysid(r, key);
+}
+
+/* Reads and parses a cluster record under keys k (NULL: none). The record is bound to system
+ * identifier 0: it is what tells a reader the identifier. */
+static enum pitr_rc cluster_read(struct storage *s, const char *cluster, const struct key *k,
+                                 struct cluster_info *out, struct pitr_err *err)
 {
     char *key = info_key(cluster);
     struct buf text = {0};
@@ -249,7 +289,7 @@ enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cl
     enum pitr_rc rc;
 
     memset(&ctx, 0, sizeof(ctx));
-    rc = repo_get_text(s, key, CLUSTER_INFO_MAX, &text, err);
+    rc = get_object(s, key, k, 0, CLUSTER_INFO_MAX, &text, err);
     if (rc == PITR_OK) {
         rc = config_parse_text(text.len ? (const char *)text.data : "", key, info_entry, &ctx, err);
         if (rc != PITR_OK) {
@@ -266,8 +306,54 @@ enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cl
     return rc;
 }
 
-static enum pitr_rc cluster_write(struct storage *s, const char *key,
-                                  const struct cluster_info *mine, struct pitr_err *err)
+/* Reads the session's cluster record: authenticated, or with a key, noting a record written
+ * before records were authenticated (legacy_info) instead of failing, so that archiving can
+ * replace it and `pitr-catalog upgrade` can run. */
+static enum pitr_rc session_read_info(struct repo_session *r, struct pitr_err *err)
+{
+    struct cluster_info legacy;
+    struct pitr_err plain_err;
+    enum pitr_rc rc = cluster_read(r->storage, r->cluster, r->key, &r->info, err);
+
+    if (rc == PITR_OK) {
+        r->has_info = true;
+    } else if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    } else if (rc == PITR_CORRUPT && r->key != NULL &&
+               cluster_read(r->storage, r->cluster, NULL, &legacy, &plain_err) == PITR_OK) {
+        r->legacy_info = true;
+        memcpy(r->legacy_key_id, legacy.key_id, sizeof(r->legacy_key_id));
+        rc = PITR_OK;
+    }
+    return rc;
+}
+
+enum pitr_rc repo_require_cluster(const struct repo_session *r, struct pitr_err *err)
+{
+    if (r->legacy_info && r->legacy_key_id[0] == '\0') {
+        return err_set(err, PITR_CONFIG,
+                       "cluster \"%s\" of the repository is not encrypted, but "
+                       "encryption_key_file is set: unset it for this repository, or archive "
+                       "encrypted into another repository or cluster name",
+                       r->cluster);
+    }
+    if (r->legacy_info) {
+        return err_set(err, PITR_CONFIG,
+                       "the record of cluster \"%s\" was written without authentication (by a "
+                       "pitr before 2026-12): run \"pitr-catalog upgrade\" once, with the key, "
+                       "to authenticate the repository's records",
+                       r->cluster);
+    }
+    if (!r->has_info) {
+        return err_set(err, PITR_CONFIG,
+                       "the repository has no cluster \"%s\": check the repo and cluster settings",
+                       r->cluster);
+    }
+    return PITR_OK;
+}
+
+static enum pitr_rc cluster_write(struct repo_session *r, const struct cluster_info *mine,
+                                  bool create_only, struct pitr_err *err)
 {
     struct buf text;
     char created[32];
@@ -285,15 +371,35 @@ static enum pitr_rc cluster_write(struct storage *s, const char *key,
                    "encryption_key_id = %s\ncreated = '%s'\n",
                    mine->sysid, mine->pg_version, mine->key_id[0] ? mine->key_id : "none", created);
     if (rc == PITR_OK) {
+        char *key = info_key(r->cluster);
+
         /* create-only: a concurrent first archiver's record is never replaced */
-        rc = repo_put_text(s, key, (const char *)text.data, true, err);
+        rc = put_object(r->storage, key, r->key, 0, (const char *)text.data, create_only, err);
+        free(key);
     }
     buf_fini(&text);
     return rc;
 }
 
-static enum pitr_rc compare(const char *cluster, const struct cluster_info *have,
-                            const struct cluster_info *mine, struct pitr_err *err)
+/* Whether the ring holds the key whose hex id is hex. */
+static bool ring_has_hex(const struct key *ring, const char *hex)
+{
+    char have[17];
+
+    for (const struct key *k = ring; k != NULL; k = key_ring_next(k)) {
+        repo_key_id_hex(k, have);
+        if (strcmp(have, hex) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Compares the recorded identity with this server's; a key of the ring (a rotated-out one the
+ * cluster began with) is the same key. */
+static enum pitr_rc compare(const char *cluster, const struct key *key_ring,
+                            const struct cluster_info *have, const struct cluster_info *mine,
+                            struct pitr_err *err)
 {
     if (have->sysid != mine->sysid) {
         return err_set(err, PITR_CONFIG,
@@ -307,7 +413,8 @@ static enum pitr_rc compare(const char *cluster, const struct cluster_info *have
                        "repository cluster \"%s\" holds PostgreSQL %u, but this server is %u",
                        cluster, have->pg_version, mine->pg_version);
     }
-    if (strcmp(have->key_id, mine->key_id) != 0) {
+    if (strcmp(have->key_id, mine->key_id) != 0 &&
+        !(key_ring != NULL && have->key_id[0] != '\0' && ring_has_hex(key_ring, have->key_id))) {
         return err_set(err, PITR_CONFIG,
                        "repository cluster \"%s\" is %s%s, but the configured key is %s%s: use the "
                        "same encryption_key_file for the whole cluster",
@@ -317,25 +424,159 @@ static enum pitr_rc compare(const char *cluster, const struct cluster_info *have
     return PITR_OK;
 }
 
-enum pitr_rc repo_cluster_bind(struct storage *s, const char *cluster,
-                               const struct cluster_info *mine, struct pitr_err *err)
+/* A record written before records were authenticated is trusted only as far as this server can
+ * check it: when every field matches, it is replaced by the same facts, authenticated. */
+static enum pitr_rc upgrade_legacy_info(struct repo_session *r, const struct cluster_info *mine,
+                                        struct pitr_err *err)
 {
-    char *key = info_key(cluster);
     struct cluster_info have;
-    enum pitr_rc rc = repo_cluster_read(s, cluster, &have, err);
+    enum pitr_rc rc = cluster_read(r->storage, r->cluster, NULL, &have, err);
 
-    if (rc == PITR_NOT_FOUND) {
-        rc = cluster_write(s, key, mine, err);
+    if (rc == PITR_OK) {
+        rc = compare(r->cluster, r->key, &have, mine, err);
+    }
+    if (rc == PITR_OK) {
+        rc = cluster_write(r, mine, false, err);
+    }
+    if (rc == PITR_OK) {
+        log_info("cluster \"%s\": its record is now authenticated with the key", r->cluster);
+    }
+    return rc;
+}
+
+enum pitr_rc repo_cluster_bind(struct repo_session *r, const struct cluster_info *mine,
+                               struct pitr_err *err)
+{
+    struct cluster_info have = r->info;
+    enum pitr_rc rc = PITR_OK;
+
+    if (r->legacy_info) {
+        rc = upgrade_legacy_info(r, mine, err);
+        have = *mine;
+    } else if (!r->has_info) {
+        rc = cluster_write(r, mine, true, err);
         if (rc == PITR_EXISTS) {
             /* another archiver won the race: check against what it recorded */
-            rc = repo_cluster_read(s, cluster, &have, err);
+            rc = cluster_read(r->storage, r->cluster, r->key, &have, err);
         } else if (rc == PITR_OK) {
             have = *mine;
         }
     }
     if (rc == PITR_OK) {
-        rc = compare(cluster, &have, mine, err);
+        rc = compare(r->cluster, r->key, &have, mine, err);
     }
+    if (rc == PITR_OK) {
+        r->info = have;
+        r->has_info = true;
+        r->legacy_info = false;
+    }
+    return rc;
+}
+
+enum pitr_rc repo_check_object(const struct repo_session *r, const char *key, struct pitr_err *err)
+{
+    struct buf prefix;
+    struct filter *sink;
+    enum pitr_rc rc;
+
+    if (r->key == NULL) {
+        return storage_stat(r->storage, key, &(struct storage_info){0, 0, false}, err);
+    }
+    buf_init(&prefix, OBJECT_PREFIX_MAX);
+    sink = buf_sink_new(&prefix);
+    rc = storage_read_range(r->storage, key, 0, OBJECT_PREFIX_MAX, sink, err);
+    if (rc == PITR_OK) {
+        rc = object_check_prefix(prefix.data, prefix.len, r->key, r->info.sysid, key, NULL, err);
+    }
+    filter_free(sink);
+    buf_fini(&prefix);
+    return rc;
+}
+
+/* Reads the object at key for resealing: under the keys, or failing that (an unencrypted record
+ * the user now vouches for by running the upgrade) without them. *stale says whether it is not
+ * already a format 2 object under the current key. */
+static enum pitr_rc read_for_reseal(const struct repo_session *r, const char *key, uint64_t sysid,
+                                    size_t max, struct buf *out, bool *stale, struct pitr_err *err)
+{
+    struct object_summary sum;
+    struct pitr_err plain_err;
+    uint8_t current[KEY_ID_LEN];
+    enum pitr_rc rc = read_object(r->storage, key, r->key, sysid, max, out, &sum, err);
+
+    if (rc == PITR_CORRUPT &&
+        read_object(r->storage, key, NULL, 0, max, out, &sum, &plain_err) == PITR_OK) {
+        rc = PITR_OK;
+    }
+    if (rc == PITR_OK) {
+        key_id(r->key, current);
+        *stale = sum.version < 2 || !sum.encrypted || memcmp(sum.key_id, current, KEY_ID_LEN) != 0;
+    }
+    return rc;
+}
+
+enum pitr_rc repo_reseal_text(const struct repo_session *r, const char *key, size_t max,
+                              bool *changed, struct pitr_err *err)
+{
+    struct buf text = {0};
+    bool stale = false;
+    enum pitr_rc rc = read_for_reseal(r, key, r->info.sysid, max, &text, &stale, err);
+
+    if (rc == PITR_OK && stale) {
+        rc = buf_append(&text, "", 1, err); /* the text ends at its NUL */
+        if (rc == PITR_OK) {
+            rc = put_object(r->storage, key, r->key, r->info.sysid, (const char *)text.data, false,
+                            err);
+        }
+    }
+    if (rc == PITR_OK) {
+        *changed = stale;
+    }
+    buf_fini(&text);
+    return rc;
+}
+
+enum pitr_rc repo_cluster_reseal(struct repo_session *r, bool *changed, struct pitr_err *err)
+{
+    char *key = info_key(r->cluster);
+    struct buf text = {0};
+    struct info_ctx ctx;
+    bool stale = false;
+    enum pitr_rc rc = read_for_reseal(r, key, 0, CLUSTER_INFO_MAX, &text, &stale, err);
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (rc == PITR_OK) {
+        rc = config_parse_text(text.len ? (const char *)text.data : "", key, info_entry, &ctx, err);
+        if (rc == PITR_OK && ctx.seen != 7) {
+            rc = err_set(err, PITR_CORRUPT, "\"%s\" is incomplete", key);
+        }
+    }
+    if (rc == PITR_OK && (ctx.info.key_id[0] == '\0' || !ring_has_hex(r->key, ctx.info.key_id))) {
+        rc = err_set(err, PITR_CONFIG,
+                     "cluster \"%s\" is %s%s, which is not a configured key: upgrade "
+                     "authenticates an encrypted repository with its own key, it cannot encrypt "
+                     "one",
+                     r->cluster, ctx.info.key_id[0] ? "encrypted with key id " : "not encrypted",
+                     ctx.info.key_id);
+    }
+    if (rc == PITR_OK) {
+        char current[17];
+
+        /* the record names the key the cluster is encrypted with: now the current one */
+        repo_key_id_hex(r->key, current);
+        stale = stale || strcmp(ctx.info.key_id, current) != 0;
+        memcpy(ctx.info.key_id, current, sizeof(current));
+        if (stale) {
+            rc = cluster_write(r, &ctx.info, false, err);
+        }
+    }
+    if (rc == PITR_OK) {
+        r->info = ctx.info;
+        r->has_info = true;
+        r->legacy_info = false;
+        *changed = stale;
+    }
+    buf_fini(&text);
     free(key);
     return rc;
 }
@@ -352,15 +593,49 @@ void repo_key_id_hex(const struct key *key, char out[17])
     str_hex_encode(id, sizeof(id), out);
 }
 
+/* Adds the keys of encryption_old_key_files (a comma-separated list) to the ring. */
+static enum pitr_rc load_old_keys(const struct config *cfg, struct key *ring, struct pitr_err *err)
+{
+    char *list = xstrdup(cfg->encryption_old_key_files);
+    enum pitr_rc rc = PITR_OK;
+    char *p = list;
+
+    if (ring == NULL) {
+        rc = err_set(err, PITR_CONFIG,
+                     "encryption_old_key_files is set without encryption_key_file: old keys only "
+                     "read, and the current key is still needed to write");
+    }
+    while (rc == PITR_OK && p != NULL) {
+        char *comma = strchr(p, ',');
+        struct key *old;
+
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        p = str_trim(p);
+        if (*p != '\0') {
+            old = key_load_file(p, err);
+            rc = old == NULL ? err->rc : key_ring_add(ring, old, err);
+        }
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    free(list);
+    return rc;
+}
+
 enum pitr_rc repo_session_open(const struct config *cfg, const struct pg_ident *ident,
                                struct repo_session *out, struct pitr_err *err)
 {
-    struct repo_session r = {NULL, NULL, NULL};
+    struct repo_session r;
     enum pitr_rc rc = PITR_OK;
 
+    memset(&r, 0, sizeof(r));
     if (cfg->encryption_key_file != NULL) {
         r.key = key_load_file(cfg->encryption_key_file, err);
         rc = r.key == NULL ? err->rc : PITR_OK;
+    }
+    if (rc == PITR_OK && cfg->encryption_old_key_files != NULL) {
+        rc = load_old_keys(cfg, r.key, err);
     }
     if (rc == PITR_OK) {
         r.storage = repo_open(cfg, err);
@@ -368,6 +643,9 @@ enum pitr_rc repo_session_open(const struct config *cfg, const struct pg_ident *
     }
     if (rc == PITR_OK) {
         rc = repo_resolve_cluster(cfg, r.storage, ident, &r.cluster, err);
+    }
+    if (rc == PITR_OK) {
+        rc = session_read_info(&r, err);
     }
     if (rc != PITR_OK) {
         repo_session_close(&r);

@@ -3,7 +3,10 @@
  *   <cluster>/wal/<TTTTTTTTXXXXXXXX>/<file>  segments, .partial and .backup files of one timeline
  *                                           and "log" (at most 256 segments of 16 MiB per folder)
  *   <cluster>/wal/history/<TTTTTTTT>.history timeline history files
- * Every object is in the object format (lib/object), so each one is self-checking. */
+ * Every object is in the object format (lib/object), so each one is self-checking. With an
+ * encryption key, every object and record is encrypted and bound to its name and cluster, and
+ * anything that is not is refused: the repository may be writable by more people than the
+ * database, and nothing they write without the key may reach PostgreSQL or the disk. */
 #ifndef PITR_REPO_REPO_H
 #define PITR_REPO_REPO_H
 
@@ -30,16 +33,26 @@ struct cluster_info {
  * credentials are loaded here, used and wiped. The caller frees the result with storage_free. */
 struct storage *repo_open(const struct config *cfg, struct pitr_err *err);
 
-/* What a command holds while it works on the repository. */
+/* What a command holds while it works on the repository: everything needed to read and write
+ * it authenticated. */
 struct repo_session {
     struct storage *storage;
-    struct key *key; /* the configured encryption key, NULL when there is none */
+    struct key *key; /* the configured keys (current first, then old ones), NULL when none */
     char *cluster;   /* the cluster's name in the repository */
+    /* the cluster's record, as read at open (has_info) or once repo_cluster_bind recorded it;
+     * info.sysid binds every object of the cluster */
+    struct cluster_info info;
+    bool has_info;
+    /* the record exists but was written without authentication (before records were): with a
+     * key it is not trusted until repo_cluster_bind or `pitr-catalog upgrade` rewrites it */
+    bool legacy_info;
+    char legacy_key_id[17]; /* what such a record says of the key ("": unencrypted) */
 };
 
-/* Loads the configured encryption key, opens the storage and decides the cluster as
- * repo_resolve_cluster does (ident may be NULL). On failure nothing stays open and *out is
- * untouched. The caller releases a session with repo_session_close. */
+/* Loads the configured encryption keys (encryption_key_file, encryption_old_key_files), opens
+ * the storage, decides the cluster as repo_resolve_cluster does (ident may be NULL) and reads its
+ * cluster.info when there is one. On failure nothing stays open and *out is untouched. The caller
+ * releases a session with repo_session_close. */
 enum pitr_rc repo_session_open(const struct config *cfg, const struct pg_ident *ident,
                                struct repo_session *out, struct pitr_err *err) PITR_MUST_CHECK;
 void repo_session_close(struct repo_session *s);
@@ -55,29 +68,47 @@ enum pitr_rc repo_resolve_cluster(const struct config *cfg, struct storage *s,
                                   const struct pg_ident *ident, char **name_out,
                                   struct pitr_err *err) PITR_MUST_CHECK;
 
-/* Reads <cluster>/cluster.info; PITR_NOT_FOUND when the cluster has never archived. */
-enum pitr_rc repo_cluster_read(struct storage *s, const char *cluster, struct cluster_info *out,
+/* Makes sure the session's cluster belongs to `mine`: records it on first use (a create that can
+ * never overwrite a concurrent one), and otherwise refuses (PITR_CONFIG) a different system
+ * identifier, version or encryption key (a key of the ring is the same key). A record written
+ * before records were authenticated is replaced by an authenticated one when every field matches
+ * `mine`. Fills r->info on success. */
+enum pitr_rc repo_cluster_bind(struct repo_session *r, const struct cluster_info *mine,
+                               struct pitr_err *err) PITR_MUST_CHECK;
+/* PITR_OK when the session's cluster has a record; otherwise PITR_CONFIG saying the repository
+ * has no such cluster (a mistyped repo or cluster must never read as an empty one). */
+enum pitr_rc repo_require_cluster(const struct repo_session *r,
+                                  struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Reads an object of the session's cluster (at most max content bytes, under the session's keys
+ * and bound to its system identifier) into *out, which the caller releases with buf_fini.
+ * PITR_NOT_FOUND when missing, PITR_CORRUPT when damaged or not authentic. */
+enum pitr_rc repo_get_text(const struct repo_session *r, const char *key, size_t max,
+                           struct buf *out, struct pitr_err *err) PITR_MUST_CHECK;
+/* The system identifier the object at key is bound to (0 for the cluster's record). */
+uint64_t repo_binding_sysid(const struct repo_session *r, const char *key);
+/* Stores text as one object of the session's cluster (uncompressed; encrypted and bound when
+ * the session has a key), refusing to replace an existing one when create_only. */
+enum pitr_rc repo_put_text(const struct repo_session *r, const char *key, const char *text,
+                           bool create_only, struct pitr_err *err) PITR_MUST_CHECK;
+
+/* Checks, from its first bytes only (one ranged read), that the object at key is there and, with
+ * keys, that it is encrypted under one of them and bound to this name and cluster: what a plan
+ * needs to know of each WAL segment without downloading it. PITR_NOT_FOUND when missing,
+ * PITR_CORRUPT or PITR_CONFIG as the object reader would say. */
+enum pitr_rc repo_check_object(const struct repo_session *r, const char *key,
                                struct pitr_err *err) PITR_MUST_CHECK;
 
-/* Makes sure <cluster> belongs to `mine`: records it on first use (a create that can never
- * overwrite a concurrent one), and otherwise refuses (PITR_CONFIG) a different system identifier,
- * version or encryption key. */
-enum pitr_rc repo_cluster_bind(struct storage *s, const char *cluster,
-                               const struct cluster_info *mine,
-                               struct pitr_err *err) PITR_MUST_CHECK;
-
-/* Reads a small object (at most max content bytes) written by repo_put_text into *out, which the
- * caller releases with buf_fini. PITR_NOT_FOUND when missing, PITR_CORRUPT when damaged. */
-enum pitr_rc repo_get_text(struct storage *s, const char *key, size_t max, struct buf *out,
-                           struct pitr_err *err) PITR_MUST_CHECK;
-/* As repo_get_text, for an object that may be encrypted with k (NULL: not encrypted), such as
- * an archived history file. */
-enum pitr_rc repo_get_object(struct storage *s, const char *key, const struct key *k, size_t max,
-                             struct buf *out, struct pitr_err *err) PITR_MUST_CHECK;
-/* Stores text as one object in the object format (uncompressed, unencrypted: metadata must be
- * readable without the key), refusing to replace an existing one when create_only. */
-enum pitr_rc repo_put_text(struct storage *s, const char *key, const char *text, bool create_only,
-                           struct pitr_err *err) PITR_MUST_CHECK;
+/* `pitr-catalog upgrade`, with a key: rewrites the object at key of the session's cluster as a
+ * format 2 object under the current key when it is not one already (an unencrypted record, one
+ * of format 1, or one under an old key of the ring). An unencrypted record is trusted here
+ * because the user runs the upgrade deliberately. *changed says whether it was rewritten;
+ * PITR_NOT_FOUND when it is missing. */
+enum pitr_rc repo_reseal_text(const struct repo_session *r, const char *key, size_t max,
+                              bool *changed, struct pitr_err *err) PITR_MUST_CHECK;
+/* The same for the cluster's record, which then names the current key; fills r->info. */
+enum pitr_rc repo_cluster_reseal(struct repo_session *r, bool *changed,
+                                 struct pitr_err *err) PITR_MUST_CHECK;
 
 /* Fills the hex key id of key (NULL: "") into out[17]. */
 void repo_key_id_hex(const struct key *key, char out[17]);

@@ -1,13 +1,12 @@
-/* pitr-object-cat: a test-only tool that reads one stored object through the configured
- * repository, verifies and decodes it (decrypting with encryption_key_file when set), and writes
- * the content to stdout, so integration tests can unpack base backups with tar before
- * pitr-restore exists to do it. Exit: 0 ok, 2 not found, 1 anything else. */
+/* pitr-object-cat: a test-only tool that reads one stored object of the configured cluster,
+ * verifies and decodes it (with encryption_key_file: authenticated under the key and bound to its
+ * name and cluster) and writes the content to stdout, so integration tests can unpack base
+ * backups with tar and read records. Exit: 0 ok, 2 not found, 1 anything else. */
 #include <stdio.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "config/cli.h"
-#include "crypto/key.h"
 #include "object/object.h"
 #include "repo/repo.h"
 #include "storage/storage.h"
@@ -19,10 +18,10 @@ int main(int argc, char **argv)
     struct cli cli;
     struct config cfg;
     struct pitr_err err;
-    struct storage *s = NULL;
-    struct key *key = NULL;
+    struct repo_session repo = {0};
     struct filter *out = NULL;
     struct filter *reader = NULL;
+    const char *key;
     enum pitr_rc rc;
 
     log_init("pitr-object-cat", LOG_LEVEL_WARN);
@@ -32,27 +31,19 @@ int main(int argc, char **argv)
     if (cli_load_config(&cli, &cfg, &err) != PITR_OK) {
         return 1;
     }
-    rc = PITR_OK;
-    if (cfg.encryption_key_file != NULL) {
-        key = key_load_file(cfg.encryption_key_file, &err);
-        rc = key == NULL ? err.rc : PITR_OK;
-    }
-    if (rc == PITR_OK) {
-        s = repo_open(&cfg, &err);
-        rc = s == NULL ? err.rc : PITR_OK;
-    }
+    key = argv[cli.first_arg];
+    rc = repo_session_open(&cfg, NULL, &repo, &err);
     if (rc == PITR_OK) {
         out = fd_sink_new(STDOUT_FILENO, "stdout");
-        reader = object_reader_new(out, key, argv[cli.first_arg]);
-        rc = storage_read(s, argv[cli.first_arg], reader, &err);
+        reader = object_reader_new(out, repo.key, repo_binding_sysid(&repo, key), key);
+        rc = storage_read(repo.storage, key, reader, &err);
     }
     if (rc != PITR_OK) {
         fprintf(stderr, "pitr-object-cat: %s\n", err.msg);
     }
     filter_free(reader);
     filter_free(out);
-    storage_free(s);
-    key_free(key);
+    repo_session_close(&repo);
     config_fini(&cfg);
     return rc == PITR_OK ? 0 : rc == PITR_NOT_FOUND ? 2 : 1;
 }

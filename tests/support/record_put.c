@@ -1,11 +1,13 @@
 /* pitr-record-put: a test-only tool that stores stdin as a metadata object (repo_put_text: the
- * object format, unencrypted, like backup records) under KEY in the configured repository,
- * replacing what is there, so integration tests can fake a backup's age by rewriting its record.
+ * object format, under encryption_key_file when set, like backup records) under KEY in the
+ * configured repository, replacing what is there, so integration tests can fake a backup's age
+ * by rewriting its record, and, without the key, play someone who can write to the repository.
  * Exit: 0 ok, 1 anything else. */
 #include <stdio.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/xalloc.h"
 #include "config/cli.h"
 #include "repo/backup.h"
 #include "repo/repo.h"
@@ -18,7 +20,7 @@ int main(int argc, char **argv)
     struct cli cli;
     struct config cfg;
     struct pitr_err err;
-    struct storage *s = NULL;
+    struct repo_session repo = {0};
     struct buf text;
     char chunk[4096];
     size_t n;
@@ -38,18 +40,22 @@ int main(int argc, char **argv)
     if (rc == PITR_OK) {
         rc = buf_append(&text, "", 1, &err);
     }
-    if (rc == PITR_OK) {
-        s = repo_open(&cfg, &err);
-        rc = s == NULL ? err.rc : PITR_OK;
+    if (rc == PITR_OK && cfg.encryption_key_file != NULL) {
+        rc = repo_session_open(&cfg, NULL, &repo, &err);
+    } else if (rc == PITR_OK) {
+        /* no key: nothing is bound to the cluster, whose record may be unreadable without one */
+        repo.storage = repo_open(&cfg, &err);
+        rc = repo.storage == NULL ? err.rc : PITR_OK;
+        repo.cluster = xstrdup("");
     }
     if (rc == PITR_OK) {
-        rc = repo_put_text(s, argv[cli.first_arg], (const char *)text.data, false, &err);
+        rc = repo_put_text(&repo, argv[cli.first_arg], (const char *)text.data, false, &err);
     }
     if (rc != PITR_OK) {
         fprintf(stderr, "pitr-record-put: %s\n", err.msg);
     }
     buf_fini(&text);
-    storage_free(s);
+    repo_session_close(&repo);
     config_fini(&cfg);
     return rc == PITR_OK ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/strutil.h"
 #include "catalog/catalog.h"
+#include "crypto/key.h"
 #include "crypto/sha256.h"
 #include "pg/wal.h"
 #include "pg/walscan.h"
@@ -53,21 +54,79 @@ static struct catalog_rp rp_of(uint32_t tli, uint64_t lsn, const char *name)
     return r;
 }
 
-static void format_entry(const struct catalog_seg *g, const struct catalog_rp *rps, size_t n,
-                         struct buf *out)
+/* Formats an entry as the session repo writes it (NULL: plain checksums). */
+static void format_entry_as(const struct repo_session *repo, const struct catalog_seg *g,
+                            const struct catalog_rp *rps, size_t n, struct buf *out)
 {
     struct pitr_err err;
 
     buf_init(out, 1 << 20);
-    ck_assert_msg(catalog_entry_format(g, rps, n, out, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(catalog_entry_format(g, rps, n, repo, out, &err) == PITR_OK, "%s", err.msg);
+}
+
+static void format_entry(const struct catalog_seg *g, const struct catalog_rp *rps, size_t n,
+                         struct buf *out)
+{
+    format_entry_as(NULL, g, rps, n, out);
+}
+
+/* --- keys: what a session with an encryption key signs and checks lines with ------------------ */
+
+#define CAT_SYSID UINT64_C(7312345678901234567)
+
+enum ring { RING_NONE, RING_A, RING_B, RING_B_A }; /* RING_B_A: key b, then key a as an old key */
+
+static struct key *key_of(const char *secret)
+{
+    struct pitr_err err;
+    struct key *k = key_from_secret((const uint8_t *)secret, strlen(secret), &err);
+
+    ck_assert_msg(k != NULL, "%s", err.msg);
+    return k;
+}
+
+static struct key *ring_new(enum ring which)
+{
+    struct pitr_err err;
+    struct key *k;
+
+    switch (which) {
+    case RING_A:
+        return key_of("0123456789abcdef0123456789abcdef-key-a");
+    case RING_B:
+        return key_of("0123456789abcdef0123456789abcdef-key-b");
+    case RING_B_A:
+        k = key_of("0123456789abcdef0123456789abcdef-key-b");
+        ck_assert_int_eq(key_ring_add(k, key_of("0123456789abcdef0123456789abcdef-key-a"), &err),
+                         PITR_OK);
+        return k;
+    case RING_NONE:
+        break;
+    }
+    return NULL;
+}
+
+/* A session of cluster "c" over s (may be NULL) with the keys of ring (owned: free with
+ * key_free(repo.key)) and the system identifier sysid. */
+static struct repo_session session_of(struct storage *s, enum ring ring, uint64_t sysid)
+{
+    struct repo_session repo;
+
+    memset(&repo, 0, sizeof(repo));
+    repo.storage = s;
+    repo.cluster = (char *)"c";
+    repo.key = ring_new(ring);
+    repo.info.sysid = sysid;
+    repo.has_info = true;
+    return repo;
 }
 
 static void parse_ok(const struct buf *text, struct catalog_wal *w)
 {
     struct pitr_err err;
 
-    ck_assert_msg(catalog_parse((const char *)text->data, text->len, "e", w, &err) == PITR_OK, "%s",
-                  err.msg);
+    ck_assert_msg(catalog_parse((const char *)text->data, text->len, "e", NULL, w, &err) == PITR_OK,
+                  "%s", err.msg);
 }
 
 static void assert_seg_eq(const struct catalog_seg *a, const struct catalog_seg *b)
@@ -205,8 +264,8 @@ END_TEST
 
 /* --- damaged files ------------------------------------------------------------------------- */
 
-/* header, seg line, rp line, seg line */
-static void damaged_base(struct buf *text)
+/* header, seg line, rp line, seg line; signed as repo signs them (NULL: plain checksums) */
+static void damaged_base(const struct repo_session *repo, struct buf *text)
 {
     struct catalog_seg g = seg_of(1, 3, 12);
     struct catalog_seg h = seg_of(1, 4, 0);
@@ -214,8 +273,8 @@ static void damaged_base(struct buf *text)
     struct buf more;
     struct pitr_err err;
 
-    format_entry(&g, &r, 1, text);
-    format_entry(&h, NULL, 0, &more);
+    format_entry_as(repo, &g, &r, 1, text);
+    format_entry_as(repo, &h, NULL, 0, &more);
     ck_assert_int_eq(buf_append(text, more.data + 15, more.len - 15, &err), PITR_OK);
     buf_fini(&more);
 }
@@ -230,7 +289,9 @@ static int line_of(const struct buf *text, size_t pos)
     return line;
 }
 
-static void assert_damaged(const char *text, size_t len, int line)
+/* Asserts that text, parsed by the session repo (NULL: no keys), is damaged at line. */
+static void assert_damaged_as(const struct repo_session *repo, const char *text, size_t len,
+                              int line)
 {
     struct catalog_wal w = {NULL, 0, NULL, 0};
     struct pitr_err err;
@@ -245,18 +306,24 @@ static void assert_damaged(const char *text, size_t len, int line)
                  "pitr-catalog rebuild",
                  line);
     }
-    ck_assert_int_eq(catalog_parse(text, len, "f.cat", &w, &err), PITR_CORRUPT);
+    ck_assert_int_eq(catalog_parse(text, len, "f.cat", repo, &w, &err), PITR_CORRUPT);
     ck_assert_int_eq(err.rc, PITR_CORRUPT);
     ck_assert_str_eq(err.msg, want);
     catalog_wal_fini(&w);
 }
 
-/* Every byte of every line, flipped one bit at a time. */
+static void assert_damaged(const char *text, size_t len, int line)
+{
+    assert_damaged_as(NULL, text, len, line);
+}
+
+/* Every byte of every line, flipped one bit at a time; _i 0: lines with checksums, 1: with MACs. */
 START_TEST(test_catalog_parse_flipped_byte)
 {
+    struct repo_session repo = session_of(NULL, _i ? RING_A : RING_NONE, CAT_SYSID);
     struct buf text;
 
-    damaged_base(&text);
+    damaged_base(&repo, &text);
     for (size_t pos = 0; pos < text.len; pos++) {
         for (int bit = 0; bit < 8; bit++) {
             uint8_t was = text.data[pos];
@@ -265,32 +332,37 @@ START_TEST(test_catalog_parse_flipped_byte)
             /* a new line break or NUL cuts the line short, a lost one joins it to the next:
              * either way the line the byte is in is the one reported */
             text.data[pos] = (uint8_t)(was ^ (1u << bit));
-            assert_damaged((char *)text.data, text.len, line);
+            assert_damaged_as(&repo, (char *)text.data, text.len, line);
             text.data[pos] = was;
         }
     }
     buf_fini(&text);
+    key_free(repo.key);
 }
 END_TEST
 
-/* Cut at every length: unless the cut falls just after a line, the last line is damaged. */
+/* Cut at every length: unless the cut falls just after a line, the last line is damaged. _i 0:
+ * lines with checksums, 1: with MACs. */
 START_TEST(test_catalog_parse_truncated)
 {
+    struct repo_session repo = session_of(NULL, _i ? RING_A : RING_NONE, CAT_SYSID);
     struct buf text;
 
-    damaged_base(&text);
+    damaged_base(&repo, &text);
     for (size_t len = 0; len < text.len; len++) {
         if (len > 0 && text.data[len - 1] == '\n' && len >= 15) {
             struct catalog_wal w = {NULL, 0, NULL, 0};
             struct pitr_err err;
 
-            ck_assert_int_eq(catalog_parse((char *)text.data, len, "f.cat", &w, &err), PITR_OK);
+            ck_assert_int_eq(catalog_parse((char *)text.data, len, "f.cat", &repo, &w, &err),
+                             PITR_OK);
             catalog_wal_fini(&w);
             continue;
         }
-        assert_damaged((char *)text.data, len, len < 15 ? 1 : line_of(&text, len));
+        assert_damaged_as(&repo, (char *)text.data, len, len < 15 ? 1 : line_of(&text, len));
     }
     buf_fini(&text);
+    key_free(repo.key);
 }
 END_TEST
 
@@ -438,11 +510,201 @@ START_TEST(test_catalog_parse_header)
         assert_damaged(texts[i], strlen(texts[i]), 1);
     }
     /* a header alone is an empty catalog */
-    ck_assert_int_eq(catalog_parse("pitr-catalog 1\n", 15, "f.cat", &w, &err), PITR_OK);
+    ck_assert_int_eq(catalog_parse("pitr-catalog 1\n", 15, "f.cat", NULL, &w, &err), PITR_OK);
     ck_assert_uint_eq(w.n_segs, 0);
     /* len bounds the text: what follows it is not read */
-    ck_assert_int_eq(catalog_parse("pitr-catalog 1\ngarbage", 15, "f.cat", &w, &err), PITR_OK);
+    ck_assert_int_eq(catalog_parse("pitr-catalog 1\ngarbage", 15, "f.cat", NULL, &w, &err),
+                     PITR_OK);
     catalog_wal_fini(&w);
+}
+END_TEST
+
+/* --- lines with MACs ------------------------------------------------------------------------- */
+
+enum line_verdict { LINES_OK, LINES_DAMAGED, LINES_UNAUTHENTICATED, LINES_NEED_KEY };
+
+static const struct {
+    const char *what;
+    enum ring writer; /* RING_NONE: plain checksums */
+    uint64_t writer_sysid;
+    enum ring reader;
+    bool reader_repo; /* false: parsed with repo NULL */
+    enum line_verdict verdict;
+} keyed[] = {
+    {"the same key", RING_A, CAT_SYSID, RING_A, true, LINES_OK},
+    {"an old key of the ring", RING_A, CAT_SYSID, RING_B_A, true, LINES_OK},
+    {"the ring's current key", RING_B_A, CAT_SYSID, RING_B_A, true, LINES_OK},
+    {"the ring's current key signs", RING_B_A, CAT_SYSID, RING_B, true, LINES_OK},
+    {"another key", RING_A, CAT_SYSID, RING_B, true, LINES_DAMAGED},
+    {"the old key of the ring never signs", RING_B_A, CAT_SYSID, RING_A, true, LINES_DAMAGED},
+    {"another cluster", RING_A, CAT_SYSID + 1, RING_A, true, LINES_DAMAGED},
+    {"another cluster, old key", RING_A, 0, RING_B_A, true, LINES_DAMAGED},
+    {"plain lines, with a key", RING_NONE, CAT_SYSID, RING_A, true, LINES_UNAUTHENTICATED},
+    {"plain lines, with a ring", RING_NONE, CAT_SYSID, RING_B_A, true, LINES_UNAUTHENTICATED},
+    {"MAC lines, session without a key", RING_A, CAT_SYSID, RING_NONE, true, LINES_NEED_KEY},
+    {"MAC lines, no session", RING_A, CAT_SYSID, RING_NONE, false, LINES_NEED_KEY},
+    {"plain lines, no key", RING_NONE, CAT_SYSID, RING_NONE, true, LINES_OK},
+};
+
+/* The message for verdict v of line `line` of f.cat (LINES_OK: ""). */
+static void verdict_msg(enum line_verdict v, int line, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (v == LINES_DAMAGED) {
+        snprintf(out, size,
+                 "f.cat line %d is damaged (malformed or its checksum does not match): run "
+                 "pitr-catalog rebuild",
+                 line);
+    } else if (v == LINES_UNAUTHENTICATED) {
+        snprintf(out, size,
+                 "f.cat line %d is not authenticated with the key (written without it, by someone "
+                 "else or by a pitr before 2026-12): run pitr-catalog upgrade",
+                 line);
+    } else if (v == LINES_NEED_KEY) {
+        snprintf(out, size,
+                 "f.cat line %d is authenticated with an encryption key: set encryption_key_file",
+                 line);
+    }
+}
+
+static enum pitr_rc verdict_rc(enum line_verdict v)
+{
+    return v == LINES_OK ? PITR_OK : (v == LINES_NEED_KEY ? PITR_CONFIG : PITR_CORRUPT);
+}
+
+/* Whether every line after the header ends in " ~h" and 32 hex digits (mac) or " ~" and 16. */
+static bool lines_signed(const struct buf *text, bool mac)
+{
+    const char *p = (const char *)text->data + 15;
+    const char *end = (const char *)text->data + text->len;
+    size_t hex = mac ? 32 : 16;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *sig;
+
+        if (nl == NULL || (size_t)(nl - p) < hex + 3) {
+            return false;
+        }
+        sig = nl - hex - (mac ? 3 : 2);
+        if (strncmp(sig, mac ? " ~h" : " ~", mac ? 3 : 2) != 0 ||
+            strspn(sig + (mac ? 3 : 2), "0123456789abcdef") != hex) {
+            return false;
+        }
+        p = nl + 1;
+    }
+    return true;
+}
+
+/* With a key, lines carry an HMAC bound to the cluster instead of a checksum: they parse under
+ * any key of the ring, and nowhere else; plain lines are refused under a key, MACs without one. */
+START_TEST(test_catalog_parse_keyed)
+{
+    struct repo_session writer = session_of(NULL, keyed[_i].writer, keyed[_i].writer_sysid);
+    struct repo_session reader = session_of(NULL, keyed[_i].reader, CAT_SYSID);
+    struct catalog_seg g = seg_of(2, 0x42, 3);
+    struct catalog_rp rps[2];
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+    struct pitr_err err;
+    char want[512];
+
+    memset(&err, 0, sizeof(err));
+    rps[0] = rp_of(2, 0x42 * (uint64_t)SEG16 + 0x100, "one ~h0123");
+    rps[1] = rp_of(2, 0x42 * (uint64_t)SEG16 + 0x200, "two");
+    format_entry_as(keyed[_i].writer == RING_NONE ? NULL : &writer, &g, rps, 2, &text);
+    ck_assert_msg(lines_signed(&text, keyed[_i].writer != RING_NONE), "%.*s", (int)text.len,
+                  text.data);
+    verdict_msg(keyed[_i].verdict, 2, want, sizeof(want));
+    ck_assert_msg(catalog_parse((const char *)text.data, text.len, "f.cat",
+                                keyed[_i].reader_repo ? &reader : NULL, &w,
+                                &err) == verdict_rc(keyed[_i].verdict),
+                  "%s: %s", keyed[_i].what, err.msg);
+    if (keyed[_i].verdict == LINES_OK) {
+        ck_assert_uint_eq(w.n_segs, 1);
+        assert_seg_eq(&w.segs[0], &g);
+        ck_assert_uint_eq(w.n_rps, 2);
+        ck_assert_str_eq(w.rps[0].name, "one ~h0123");
+        ck_assert_str_eq(w.rps[1].name, "two");
+    } else {
+        ck_assert_int_eq(err.rc, verdict_rc(keyed[_i].verdict));
+        ck_assert_str_eq(err.msg, want);
+    }
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+    key_free(writer.key);
+    key_free(reader.key);
+}
+END_TEST
+
+/* Appends the lines (not the header) of seg's entry as repo writes it to text. */
+static void append_entry_lines(const struct repo_session *repo, uint64_t segno, struct buf *text)
+{
+    struct catalog_seg g = seg_of(1, segno, 1);
+    struct buf entry;
+    struct pitr_err err;
+
+    format_entry_as(repo, &g, NULL, 0, &entry);
+    ck_assert_int_eq(buf_append(text, entry.data + 15, entry.len - 15, &err), PITR_OK);
+    buf_fini(&entry);
+}
+
+/* A file mixing lines: the first one that does not pass is the one reported. */
+START_TEST(test_catalog_parse_keyed_mixed)
+{
+    struct repo_session a = session_of(NULL, RING_A, CAT_SYSID);
+    struct repo_session other = session_of(NULL, RING_A, CAT_SYSID + 1);
+    struct repo_session plain = session_of(NULL, RING_NONE, CAT_SYSID);
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+    struct pitr_err err;
+    char want[512];
+
+    /* MACs, then a plain line (planted): read with the key */
+    buf_init(&text, 1 << 20);
+    ck_assert_int_eq(buf_printf(&text, &err, "pitr-catalog 1\n"), PITR_OK);
+    append_entry_lines(&a, 1, &text);
+    append_entry_lines(&a, 2, &text);
+    append_entry_lines(NULL, 3, &text);
+    ck_assert_int_eq(catalog_parse((char *)text.data, text.len, "f.cat", &a, &w, &err),
+                     PITR_CORRUPT);
+    verdict_msg(LINES_UNAUTHENTICATED, 4, want, sizeof(want));
+    ck_assert_str_eq(err.msg, want);
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+
+    /* a line MACed for another cluster among this cluster's */
+    buf_init(&text, 1 << 20);
+    ck_assert_int_eq(buf_printf(&text, &err, "pitr-catalog 1\n"), PITR_OK);
+    append_entry_lines(&a, 1, &text);
+    append_entry_lines(&other, 2, &text);
+    append_entry_lines(&a, 3, &text);
+    ck_assert_int_eq(catalog_parse((char *)text.data, text.len, "f.cat", &a, &w, &err),
+                     PITR_CORRUPT);
+    verdict_msg(LINES_DAMAGED, 3, want, sizeof(want));
+    ck_assert_str_eq(err.msg, want);
+    catalog_wal_fini(&w);
+    /* the same file is all MACs: without a key, the first line says which setting is missing */
+    ck_assert_int_eq(catalog_parse((char *)text.data, text.len, "f.cat", &plain, &w, &err),
+                     PITR_CONFIG);
+    verdict_msg(LINES_NEED_KEY, 2, want, sizeof(want));
+    ck_assert_str_eq(err.msg, want);
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+
+    /* plain lines, then a MAC: read without a key */
+    buf_init(&text, 1 << 20);
+    ck_assert_int_eq(buf_printf(&text, &err, "pitr-catalog 1\n"), PITR_OK);
+    append_entry_lines(NULL, 1, &text);
+    append_entry_lines(&a, 2, &text);
+    ck_assert_int_eq(catalog_parse((char *)text.data, text.len, "f.cat", NULL, &w, &err),
+                     PITR_CONFIG);
+    verdict_msg(LINES_NEED_KEY, 3, want, sizeof(want));
+    ck_assert_str_eq(err.msg, want);
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+    key_free(a.key);
+    key_free(other.key);
 }
 END_TEST
 
@@ -681,34 +943,38 @@ static struct counting *counting_new(void)
 
 static void record(struct storage *s, uint32_t tli, uint64_t segno, uint32_t xacts)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_seg g = seg_of(tli, segno, xacts);
     struct pitr_err err;
 
-    ck_assert_msg(catalog_record_segment(s, "c", &g, NULL, 0, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(catalog_record_segment(&repo, &g, NULL, 0, &err) == PITR_OK, "%s", err.msg);
 }
 
 static void record_rp(struct storage *s, uint32_t tli, uint64_t segno, uint64_t lsn,
                       const char *name)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_seg g = seg_of(tli, segno, 1);
     struct catalog_rp r = rp_of(tli, lsn, name);
     struct pitr_err err;
 
-    ck_assert_msg(catalog_record_segment(s, "c", &g, &r, 1, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(catalog_record_segment(&repo, &g, &r, 1, &err) == PITR_OK, "%s", err.msg);
 }
 
 static void merge(struct storage *s, uint32_t tli, uint64_t segno)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
 
-    ck_assert_msg(catalog_merge_folder(s, "c", tli, segno, SEG16, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(catalog_merge_folder(&repo, tli, segno, SEG16, &err) == PITR_OK, "%s", err.msg);
 }
 
 static void load(struct storage *s, uint32_t tli, uint64_t from, struct catalog_wal *w)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
 
-    ck_assert_msg(catalog_load_timeline(s, "c", tli, from, SEG16, w, &err) == PITR_OK, "%s",
+    ck_assert_msg(catalog_load_timeline(&repo, tli, from, SEG16, w, &err) == PITR_OK, "%s",
                   err.msg);
 }
 
@@ -746,14 +1012,15 @@ static const char *merged(struct storage *s, const char *folder, struct catalog_
 START_TEST(test_catalog_record_segment_create_only)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_seg g = seg_of(1, 3, 5);
     struct catalog_seg other = seg_of(1, 3, 9);
     struct catalog_wal w = {NULL, 0, NULL, 0};
     struct buf text;
     struct pitr_err err;
 
-    ck_assert_int_eq(catalog_record_segment(s, "c", &g, NULL, 0, &err), PITR_OK);
-    ck_assert_int_eq(catalog_record_segment(s, "c", &other, NULL, 0, &err), PITR_OK);
+    ck_assert_int_eq(catalog_record_segment(&repo, &g, NULL, 0, &err), PITR_OK);
+    ck_assert_int_eq(catalog_record_segment(&repo, &other, NULL, 0, &err), PITR_OK);
     buf_init(&text, 1 << 20);
     ck_assert_int_eq(
         storage_get(s, "c/catalog/wal/0000000100000000/000000010000000000000003", &text, &err),
@@ -956,6 +1223,7 @@ END_TEST
 START_TEST(test_catalog_load_timeline_damaged)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_wal w = {NULL, 0, NULL, 0};
     struct pitr_err err;
     static const char bad[] = "pitr-catalog 1\nseg 000000010000000000000003 ~0123456789abcdef\n";
@@ -965,17 +1233,17 @@ START_TEST(test_catalog_load_timeline_damaged)
                                  (const uint8_t *)bad, strlen(bad), &err),
                      PITR_OK);
     memset(&w, 0x5a, sizeof(w));
-    ck_assert_int_eq(catalog_load_timeline(s, "c", 1, 0, SEG16, &w, &err), PITR_CORRUPT);
+    ck_assert_int_eq(catalog_load_timeline(&repo, 1, 0, SEG16, &w, &err), PITR_CORRUPT);
     ck_assert_str_eq(err.msg, "c/catalog/wal/0000000100000000.cat line 2 is damaged (malformed "
                               "or its checksum does not match): run pitr-catalog rebuild");
     ck_assert_uint_eq(w.n_segs, 0x5a5a5a5a5a5a5a5aull); /* untouched */
-    ck_assert_int_eq(catalog_merge_folder(s, "c", 1, 1, SEG16, &err), PITR_CORRUPT);
+    ck_assert_int_eq(catalog_merge_folder(&repo, 1, 1, SEG16, &err), PITR_CORRUPT);
     /* a damaged entry, too */
     ck_assert_int_eq(storage_remove(s, "c/catalog/wal/0000000100000000.cat", &err), PITR_OK);
     ck_assert_int_eq(storage_put(s, "c/catalog/wal/0000000100000000/000000010000000000000002", NULL,
                                  (const uint8_t *)"pitr-catalog 1\nx", 16, &err),
                      PITR_OK);
-    ck_assert_int_eq(catalog_load_timeline(s, "c", 1, 0, SEG16, &w, &err), PITR_CORRUPT);
+    ck_assert_int_eq(catalog_load_timeline(&repo, 1, 0, SEG16, &w, &err), PITR_CORRUPT);
     ck_assert_str_eq(err.msg, "c/catalog/wal/0000000100000000/000000010000000000000002 line 2 is "
                               "damaged (malformed or its checksum does not match): run "
                               "pitr-catalog rebuild");
@@ -995,6 +1263,82 @@ START_TEST(test_catalog_load_timeline_damaged)
     load(s, 1, 0, &w);
     ck_assert_str_eq(segnos(&w), "1");
     catalog_wal_fini(&w);
+    storage_free(s);
+}
+END_TEST
+
+/* Entries and merged files written with a key carry MACs: the same keys load them; a session
+ * without the key, with another key or of another cluster does not, and neither does a plain
+ * merged file planted among them. */
+START_TEST(test_catalog_load_timeline_keyed)
+{
+    struct storage *s = mem_storage_new();
+    struct repo_session a = session_of(s, RING_A, CAT_SYSID);
+    struct repo_session rotated = session_of(s, RING_B_A, CAT_SYSID);
+    struct repo_session b = session_of(s, RING_B, CAT_SYSID);
+    struct repo_session other = session_of(s, RING_A, CAT_SYSID + 1);
+    struct repo_session plain = session_of(s, RING_NONE, CAT_SYSID);
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+    struct pitr_err err;
+
+    for (uint64_t segno = 1; segno <= 3; segno++) {
+        struct catalog_seg g = seg_of(1, segno, 1);
+
+        ck_assert_msg(catalog_record_segment(&a, &g, NULL, 0, &err) == PITR_OK, "%s", err.msg);
+    }
+    ck_assert_msg(catalog_merge_folder(&a, 1, 1, SEG16, &err) == PITR_OK, "%s", err.msg);
+    {
+        struct catalog_seg g = seg_of(1, 4, 1);
+
+        ck_assert_int_eq(catalog_record_segment(&a, &g, NULL, 0, &err), PITR_OK);
+    }
+    buf_init(&text, 1 << 20);
+    ck_assert_int_eq(storage_get(s, "c/catalog/wal/0000000100000000.cat", &text, &err), PITR_OK);
+    ck_assert(lines_signed(&text, true));
+    buf_fini(&text);
+
+    ck_assert_msg(catalog_load_timeline(&a, 1, 0, SEG16, &w, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_str_eq(segnos(&w), "1,2,3,4");
+    catalog_wal_fini(&w);
+    /* after a rotation, the old key still reads, and the merge re-signs with the current key */
+    ck_assert_msg(catalog_load_timeline(&rotated, 1, 0, SEG16, &w, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_str_eq(segnos(&w), "1,2,3,4");
+    catalog_wal_fini(&w);
+    ck_assert_msg(catalog_merge_folder(&rotated, 1, 4, SEG16, &err) == PITR_OK, "%s", err.msg);
+    buf_init(&text, 1 << 20);
+    ck_assert_int_eq(storage_get(s, "c/catalog/wal/0000000100000000.cat", &text, &err), PITR_OK);
+    ck_assert_int_eq(catalog_parse((char *)text.data, text.len, "f.cat", &b, &w, &err), PITR_OK);
+    ck_assert_str_eq(segnos(&w), "1,2,3,4");
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+
+    ck_assert_int_eq(catalog_load_timeline(&plain, 1, 0, SEG16, &w, &err), PITR_CONFIG);
+    ck_assert_str_eq(err.msg, "c/catalog/wal/0000000100000000.cat line 2 is authenticated with an "
+                              "encryption key: set encryption_key_file");
+    ck_assert_int_eq(catalog_load_timeline(&other, 1, 0, SEG16, &w, &err), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, "c/catalog/wal/0000000100000000.cat line 2 is damaged (malformed or "
+                              "its checksum does not match): run pitr-catalog rebuild");
+
+    /* a plain merged file planted by someone without the key */
+    ck_assert_int_eq(catalog_merge_folder(&plain, 1, 1, SEG16, &err), PITR_CONFIG);
+    {
+        struct catalog_seg g = seg_of(1, 9, 1);
+
+        format_entry(&g, NULL, 0, &text);
+    }
+    ck_assert_int_eq(
+        storage_put(s, "c/catalog/wal/0000000100000000.cat", NULL, text.data, text.len, &err),
+        PITR_OK);
+    buf_fini(&text);
+    ck_assert_int_eq(catalog_load_timeline(&a, 1, 0, SEG16, &w, &err), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, "c/catalog/wal/0000000100000000.cat line 2 is not authenticated with "
+                              "the key (written without it, by someone else or by a pitr before "
+                              "2026-12): run pitr-catalog upgrade");
+    key_free(a.key);
+    key_free(rotated.key);
+    key_free(b.key);
+    key_free(other.key);
     storage_free(s);
 }
 END_TEST
@@ -1021,19 +1365,21 @@ static struct backup_record backup_of(const char *id, uint32_t tli, uint64_t sta
 
 static void put_history(struct storage *s, uint32_t tli, const char *text)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     char key[64];
     struct pitr_err err;
 
     snprintf(key, sizeof(key), "c/wal/history/%08X.history", tli);
-    ck_assert_msg(repo_put_text(s, key, text, true, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(repo_put_text(&repo, key, text, true, &err) == PITR_OK, "%s", err.msg);
 }
 
 static void windows(struct storage *s, const struct backup_record *b, size_t n,
                     struct catalog_windows *out)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
 
-    ck_assert_msg(catalog_windows_compute(s, "c", NULL, b, n, out, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(catalog_windows_compute(&repo, b, n, out, &err) == PITR_OK, "%s", err.msg);
 }
 
 static void assert_window(const struct catalog_windows *ws, size_t i, uint32_t tli, int64_t from,
@@ -1190,6 +1536,7 @@ END_TEST
 START_TEST(test_catalog_windows_timeline_without_history)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct backup_record b[2] = {
         backup_of("B1", 1, 2 * (uint64_t)SEG16 + 0x28, 3 * (uint64_t)SEG16),
         backup_of("B2", 2, 7 * (uint64_t)SEG16 + 0x28, 8 * (uint64_t)SEG16),
@@ -1206,7 +1553,7 @@ START_TEST(test_catalog_windows_timeline_without_history)
     assert_window(&ws, 1, 2, b[1].stop_time * 1000000, last_xact(15), "B2", 7, 15, 0);
     catalog_windows_fini(&ws);
     put_history(s, 2, "1\tnot-an-lsn\n");
-    ck_assert_int_eq(catalog_windows_compute(s, "c", NULL, b, 2, &ws, &err), PITR_CORRUPT);
+    ck_assert_int_eq(catalog_windows_compute(&repo, b, 2, &ws, &err), PITR_CORRUPT);
     ck_assert_str_eq(err.msg, "c/wal/history/00000002.history line 1: invalid LSN \"not-an-lsn\"");
     storage_free(s);
 }
@@ -1251,6 +1598,7 @@ END_TEST
 START_TEST(test_catalog_windows_restore_point_in_stop_segment)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct backup_record b = backup_of("B1", 1, 2 * (uint64_t)SEG16 + 0x28, 0x2800000);
     struct catalog_windows ws;
     struct catalog_seg g = seg_of(1, 2, 1);
@@ -1260,7 +1608,7 @@ START_TEST(test_catalog_windows_restore_point_in_stop_segment)
     r[0] = rp_of(1, 0x2000100, "before consistency");
     r[1] = rp_of(1, 0x2900000, "after consistency");
     record(s, 1, 1, 1);
-    ck_assert_int_eq(catalog_record_segment(s, "c", &g, r, 2, &err), PITR_OK);
+    ck_assert_int_eq(catalog_record_segment(&repo, &g, r, 2, &err), PITR_OK);
     record(s, 1, 3, 1);
     windows(s, &b, 1, &ws);
     assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(3), "B1", 2, 3, 0);
@@ -1313,12 +1661,14 @@ Suite *catalog_suite(void)
     tcase_add_test(tc_format, test_catalog_entry_round_trip_no_xacts);
     tcase_add_test(tc_format, test_catalog_entry_round_trip_edges);
     tcase_add_test(tc_format, test_catalog_parse_accumulates);
-    tcase_add_test(tc_format, test_catalog_parse_flipped_byte);
-    tcase_add_test(tc_format, test_catalog_parse_truncated);
+    tcase_add_loop_test(tc_format, test_catalog_parse_flipped_byte, 0, 2);
+    tcase_add_loop_test(tc_format, test_catalog_parse_truncated, 0, 2);
     tcase_add_loop_test(tc_format, test_catalog_parse_malformed_line, 0,
                         sizeof(malformed) / sizeof(malformed[0]));
     tcase_add_test(tc_format, test_catalog_parse_hand_written);
     tcase_add_test(tc_format, test_catalog_parse_header);
+    tcase_add_loop_test(tc_format, test_catalog_parse_keyed, 0, sizeof(keyed) / sizeof(keyed[0]));
+    tcase_add_test(tc_format, test_catalog_parse_keyed_mixed);
     tcase_add_test(tc_format, test_catalog_time_format);
     tcase_add_test(tc_format, test_catalog_seg_from_scan);
     suite_add_tcase(s, tc_format);
@@ -1334,6 +1684,7 @@ Suite *catalog_suite(void)
     tcase_add_test(tc_repo, test_catalog_load_timeline_from_segno);
     tcase_add_test(tc_repo, test_catalog_load_timeline_reads_entries_only_when_incomplete);
     tcase_add_test(tc_repo, test_catalog_load_timeline_damaged);
+    tcase_add_test(tc_repo, test_catalog_load_timeline_keyed);
     suite_add_tcase(s, tc_repo);
 
     tcase_add_test(tc_win, test_catalog_windows_one);

@@ -119,6 +119,7 @@ END_TEST
 
 static void put_backup(struct storage *s, const struct backup_record *r, bool complete)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
     struct buf text;
     char key[256];
@@ -126,12 +127,12 @@ static void put_backup(struct storage *s, const struct backup_record *r, bool co
     buf_init(&text, 1 << 20);
     ck_assert_int_eq(backup_record_format(r, &text, &err), PITR_OK);
     ck_assert_int_eq(backup_key("c", r->id, "backup.start", key, sizeof(key), &err), PITR_OK);
-    ck_assert_int_eq(repo_put_text(s, key, (const char *)text.data, true, &err), PITR_OK);
+    ck_assert_int_eq(repo_put_text(&repo, key, (const char *)text.data, true, &err), PITR_OK);
     ck_assert_int_eq(backup_key("c", r->id, "base.tar", key, sizeof(key), &err), PITR_OK);
     ck_assert_int_eq(storage_put(s, key, NULL, (const uint8_t *)"tar!", 4, &err), PITR_OK);
     if (complete) {
         ck_assert_int_eq(backup_key("c", r->id, "backup.info", key, sizeof(key), &err), PITR_OK);
-        ck_assert_int_eq(repo_put_text(s, key, (const char *)text.data, true, &err), PITR_OK);
+        ck_assert_int_eq(repo_put_text(&repo, key, (const char *)text.data, true, &err), PITR_OK);
     }
     buf_fini(&text);
 }
@@ -139,6 +140,7 @@ static void put_backup(struct storage *s, const struct backup_record *r, bool co
 /* A WAL segment object (its content is never read by expire) and its catalog entry. */
 static void put_segment(struct storage *s, uint32_t tli, uint64_t segno)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
     struct catalog_seg g;
     char name[25];
@@ -152,7 +154,7 @@ static void put_segment(struct storage *s, uint32_t tli, uint64_t segno)
     g.segno = segno;
     g.seg_size = SEG16;
     g.archived_us = (NOW - 100 * DAY) * 1000000 + (int64_t)segno;
-    ck_assert_int_eq(catalog_record_segment(s, "c", &g, NULL, 0, &err), PITR_OK);
+    ck_assert_int_eq(catalog_record_segment(&repo, &g, NULL, 0, &err), PITR_OK);
 }
 
 static enum pitr_rc collect(void *arg, const char *key, const struct storage_info *info,
@@ -217,12 +219,13 @@ static void add_line(void *arg, const char *line)
 
 static void check_catalog(struct storage *s)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_check c;
     struct buf lines;
     struct pitr_err err;
 
     buf_init(&lines, 1 << 20);
-    ck_assert_int_eq(catalog_check_run(s, "c", add_line, &lines, &c, &err), PITR_OK);
+    ck_assert_int_eq(catalog_check_run(&repo, add_line, &lines, &c, &err), PITR_OK);
     ck_assert_msg(c.missing_entry + c.missing_object + c.damaged == 0, "%.*s", (int)lines.len,
                   lines.data);
     buf_fini(&lines);
@@ -235,6 +238,7 @@ static void check_catalog(struct storage *s)
 static struct storage *scenario(void)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
     struct backup_record b[5] = {rec("20250930T000000Z", "weekly", 100, 1, 2),
                                  rec("20251129T000000Z", "daily", 40, 1, 0x40),
@@ -254,8 +258,8 @@ static struct storage *scenario(void)
     for (uint64_t g = 0x108; g <= 0x10C; g++) {
         put_segment(s, 2, g);
     }
-    ck_assert_int_eq(catalog_merge_folder(s, "c", 1, 0, SEG16, &err), PITR_OK);
-    ck_assert_int_eq(catalog_merge_folder(s, "c", 1, 0x100, SEG16, &err), PITR_OK);
+    ck_assert_int_eq(catalog_merge_folder(&repo, 1, 0, SEG16, &err), PITR_OK);
+    ck_assert_int_eq(catalog_merge_folder(&repo, 1, 0x100, SEG16, &err), PITR_OK);
     ck_assert_int_eq(storage_put(s,
                                  "c/wal/0000000100000000/000000010000000000000040.00000028.backup",
                                  NULL, (const uint8_t *)"b", 1, &err),
@@ -273,6 +277,7 @@ static struct storage *scenario(void)
 START_TEST(test_catalog_expire_run_dry_run_changes_nothing)
 {
     struct storage *s = scenario();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_expire r;
     struct pitr_err err;
     struct buf lines;
@@ -280,7 +285,7 @@ START_TEST(test_catalog_expire_run_dry_run_changes_nothing)
     char *after;
 
     buf_init(&lines, 1 << 20);
-    ck_assert_int_eq(catalog_expire_run(s, "c", &policy, NOW, true, add_line, &lines, &r, &err),
+    ck_assert_int_eq(catalog_expire_run(&repo, &policy, NOW, true, add_line, &lines, &r, &err),
                      PITR_OK);
     after = listing(s);
     ck_assert_str_eq(after, before);
@@ -310,6 +315,7 @@ END_TEST
 START_TEST(test_catalog_expire_run_removes)
 {
     struct storage *s = scenario();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_expire r;
     struct pitr_err err;
     struct buf lines;
@@ -317,7 +323,7 @@ START_TEST(test_catalog_expire_run_removes)
     char *after;
 
     buf_init(&lines, 1 << 20);
-    ck_assert_int_eq(catalog_expire_run(s, "c", &policy, NOW, false, add_line, &lines, &r, &err),
+    ck_assert_int_eq(catalog_expire_run(&repo, &policy, NOW, false, add_line, &lines, &r, &err),
                      PITR_OK);
     after = listing(s);
     ck_assert(!has(after, "c/backup/20250930T000000Z/backup.start"));
@@ -336,12 +342,12 @@ START_TEST(test_catalog_expire_run_removes)
     ck_assert(has(after, "c/wal/history/00000002.history"));
     check_catalog(s);
     /* the merged file of the cut's folder lost exactly the segments before the cut */
-    ck_assert_int_eq(catalog_load_timeline(s, "c", 1, 0, SEG16, &w, &err), PITR_OK);
+    ck_assert_int_eq(catalog_load_timeline(&repo, 1, 0, SEG16, &w, &err), PITR_OK);
     ck_assert_uint_eq(w.n_segs, 0x10F - 0x105 + 1);
     ck_assert_uint_eq(w.segs[0].segno, 0x105);
     catalog_wal_fini(&w);
     /* again: nothing more goes */
-    ck_assert_int_eq(catalog_expire_run(s, "c", &policy, NOW, false, add_line, &lines, &r, &err),
+    ck_assert_int_eq(catalog_expire_run(&repo, &policy, NOW, false, add_line, &lines, &r, &err),
                      PITR_OK);
     ck_assert_uint_eq(r.backups + r.leftovers + r.segments + r.wal_files, 0);
     free(after);
@@ -353,6 +359,7 @@ END_TEST
 START_TEST(test_catalog_expire_run_interrupted)
 {
     struct storage *s = scenario();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_expire r;
     struct pitr_err err;
     struct buf lines;
@@ -366,7 +373,7 @@ START_TEST(test_catalog_expire_run_interrupted)
         storage_remove(s, "c/catalog/wal/0000000100000000/000000010000000000000003", &err),
         PITR_OK);
     buf_init(&lines, 1 << 20);
-    ck_assert_int_eq(catalog_expire_run(s, "c", &policy, NOW, false, add_line, &lines, &r, &err),
+    ck_assert_int_eq(catalog_expire_run(&repo, &policy, NOW, false, add_line, &lines, &r, &err),
                      PITR_OK);
     ck_assert_uint_eq(r.backups, 1);
     ck_assert_uint_eq(r.leftovers, 1);
@@ -385,6 +392,7 @@ END_TEST
 START_TEST(test_catalog_expire_run_backup_in_progress_keeps_wal)
 {
     struct storage *s = scenario();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct backup_record b = rec("20251218T000000Z", "daily", 21, 1, 0x100);
     struct catalog_expire r;
     struct pitr_err err;
@@ -394,7 +402,7 @@ START_TEST(test_catalog_expire_run_backup_in_progress_keeps_wal)
     snprintf(b.host, sizeof(b.host), "elsewhere");
     put_backup(s, &b, false);
     buf_init(&lines, 1 << 20);
-    ck_assert_int_eq(catalog_expire_run(s, "c", &policy, NOW, false, add_line, &lines, &r, &err),
+    ck_assert_int_eq(catalog_expire_run(&repo, &policy, NOW, false, add_line, &lines, &r, &err),
                      PITR_OK);
     ck_assert_uint_eq(r.backups, 2);
     ck_assert(r.wal_kept);
@@ -407,13 +415,14 @@ END_TEST
 START_TEST(test_catalog_expire_run_empty)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_expire r;
     struct pitr_err err;
     struct buf lines;
 
     put_segment(s, 1, 1);
     buf_init(&lines, 1 << 20);
-    ck_assert_int_eq(catalog_expire_run(s, "c", &policy, NOW, false, add_line, &lines, &r, &err),
+    ck_assert_int_eq(catalog_expire_run(&repo, &policy, NOW, false, add_line, &lines, &r, &err),
                      PITR_OK);
     ck_assert_uint_eq(r.segments, 0); /* no backup: every segment stays */
     ck_assert_str_eq(r.first_kept, "");

@@ -3,18 +3,35 @@
  * PITR_CONFIG for key problems), never a crash and never a pass. */
 #include <check.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/strutil.h"
 #include "compress/lz4.h"
 #include "compress/zstd.h"
+#include "crypto/aead.h"
 #include "crypto/key.h"
 #include "object/object.h"
 #include "support/testutil.h"
 
 static const uint8_t secret_a[] = "0123456789abcdef0123456789abcdef-key-a";
 static const uint8_t secret_b[] = "0123456789abcdef0123456789abcdef-key-b";
+
+/* What the test objects are bound to: their repository key and their cluster. */
+#define TEST_NAME "test/obj"
+#define TEST_SYSID UINT64_C(7312345678901234567)
+
+/* The errors of an object that is not what the reader's configuration expects. */
+#define MSG_BINDING_FMT                                                                            \
+    "object \"%s\" failed authentication: it was written under another name or for another "       \
+    "cluster, or it is damaged"
+#define MSG_PLAIN                                                                                  \
+    "object \"" TEST_NAME "\" is not encrypted, but an encryption key is configured: refusing it " \
+    "as unauthenticated (it was not written with this key)"
+#define MSG_NO_KEY "object \"" TEST_NAME "\" is encrypted: set encryption_key_file"
+#define MSG_SHORT "object \"" TEST_NAME "\" is corrupt: shorter than its header"
 
 struct combo {
     enum object_compression comp;
@@ -48,8 +65,12 @@ static struct key *key_a(void)
 static void encode(const struct combo *c, const struct key *k, const uint8_t *data, size_t len,
                    size_t chunk, struct buf *out, struct object_summary *sum)
 {
-    struct object_opts opts = {c->comp,     c->level, c->encrypted ? k : NULL,
-                               c->parallel, false,    false};
+    struct object_opts opts = {.compression = c->comp,
+                               .level = c->level,
+                               .key = c->encrypted ? k : NULL,
+                               .parallel = c->parallel,
+                               .name = TEST_NAME,
+                               .sysid = TEST_SYSID};
     struct pitr_err err;
     struct object_writer *w = object_writer_new(buf_sink_new(out), &opts, &err);
 
@@ -63,12 +84,14 @@ static void encode(const struct combo *c, const struct key *k, const uint8_t *da
     object_writer_free(w);
 }
 
-/* Decodes stored[0..len) in pieces of `chunk`; returns the rc and fills plain and err. */
-static enum pitr_rc decode(const struct key *k, const uint8_t *stored, size_t len, size_t chunk,
-                           struct buf *plain, struct pitr_err *err, struct object_summary *sum)
+/* Decodes stored[0..len) as the object `name` of cluster `sysid` in pieces of `chunk`; returns
+ * the rc and fills plain and err. */
+static enum pitr_rc decode_as(const struct key *k, uint64_t sysid, const char *name,
+                              const uint8_t *stored, size_t len, size_t chunk, struct buf *plain,
+                              struct pitr_err *err, struct object_summary *sum)
 {
     struct filter *sink = buf_sink_new(plain);
-    struct filter *reader = object_reader_new(sink, k, "test/obj");
+    struct filter *reader = object_reader_new(sink, k, sysid, name);
     enum pitr_rc rc = PITR_OK;
 
     for (size_t off = 0; off < len && rc == PITR_OK; off += chunk) {
@@ -85,6 +108,20 @@ static enum pitr_rc decode(const struct key *k, const uint8_t *stored, size_t le
     filter_free(reader);
     filter_free(sink);
     return rc;
+}
+
+/* The reader's key for an object of combo c: the key exactly when the object is encrypted (with a
+ * key, an unencrypted object is refused: test_object_reader_key_ring). */
+static const struct key *reader_key(const struct combo *c, const struct key *k)
+{
+    return c->encrypted ? k : NULL;
+}
+
+/* Decodes stored[0..len) under the name and cluster it was written for. */
+static enum pitr_rc decode(const struct key *k, const uint8_t *stored, size_t len, size_t chunk,
+                           struct buf *plain, struct pitr_err *err, struct object_summary *sum)
+{
+    return decode_as(k, TEST_SYSID, TEST_NAME, stored, len, chunk, plain, err, sum);
 }
 
 START_TEST(test_object_round_trip)
@@ -110,8 +147,9 @@ START_TEST(test_object_round_trip)
             encode(c, k, data, sizes[s], chunks[ch], &stored, &wsum);
             ck_assert_uint_eq(wsum.raw_size, sizes[s]);
             ck_assert_uint_eq(wsum.stored_size, stored.len);
-            ck_assert_int_eq(decode(k, stored.data, stored.len, chunks[ch], &plain, &err, &rsum),
-                             PITR_OK);
+            ck_assert_int_eq(
+                decode(reader_key(c, k), stored.data, stored.len, chunks[ch], &plain, &err, &rsum),
+                PITR_OK);
             ck_assert_uint_eq(plain.len, sizes[s]);
             ck_assert(sizes[s] == 0 || memcmp(plain.data, data, sizes[s]) == 0);
             ck_assert_mem_eq(rsum.sha256, wsum.sha256, 32);
@@ -147,7 +185,7 @@ START_TEST(test_object_reader_detects_damage)
 
         buf_init(&plain, 1u << 20);
         stored.data[pos] ^= 0x5a;
-        rc = decode(k, stored.data, stored.len, 512, &plain, &err, NULL);
+        rc = decode(reader_key(c, k), stored.data, stored.len, 512, &plain, &err, NULL);
         stored.data[pos] ^= 0x5a;
         if (rc == PITR_OK) {
             ck_assert_msg(pos >= OBJECT_HEADER_LEN && c->comp != OBJECT_COMPRESS_NONE,
@@ -168,7 +206,8 @@ START_TEST(test_object_reader_detects_damage)
         struct pitr_err err;
 
         buf_init(&plain, 1u << 20);
-        ck_assert_int_eq(decode(k, stored.data, cut, 100, &plain, &err, NULL), PITR_CORRUPT);
+        ck_assert_int_eq(decode(reader_key(c, k), stored.data, cut, 100, &plain, &err, NULL),
+                         PITR_CORRUPT);
         buf_fini(&plain);
     }
     buf_fini(&stored);
@@ -191,7 +230,8 @@ START_TEST(test_object_reader_trailing_garbage)
     buf_init(&plain, 1u << 20);
     encode(c, k, data, sizeof(data), sizeof(data), &stored, &sum);
     ck_assert_int_eq(buf_append(&stored, "xyz", 3, &err), PITR_OK);
-    ck_assert_int_eq(decode(k, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CORRUPT);
+    ck_assert_int_eq(decode(reader_key(c, k), stored.data, stored.len, 4096, &plain, &err, NULL),
+                     PITR_CORRUPT);
     buf_fini(&stored);
     buf_fini(&plain);
     key_free(k);
@@ -209,7 +249,7 @@ START_TEST(test_object_reader_truncated_at_chunk_boundary)
     struct buf plain;
     struct object_summary sum;
     struct pitr_err err;
-    size_t boundary = OBJECT_HEADER_LEN + 2 * (65536 + 16);
+    size_t boundary = OBJECT_PREFIX_MAX + 2 * (65536 + 16); /* header, binding, two chunks */
 
     testutil_fill(data, len, 9);
     buf_init(&stored, 4u << 20);
@@ -244,10 +284,15 @@ START_TEST(test_object_reader_key_errors)
     ck_assert_int_eq(decode(b, stored.data, stored.len, 64, &plain, &err, NULL), PITR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "was encrypted with a different key (key id "));
     ck_assert_uint_eq(plain.len, 0);
-    /* an unencrypted object reads fine whether or not a key is configured */
+    /* an unencrypted object reads without a key; with one it is refused as unauthenticated */
     buf_reset(&stored);
     encode(&plain_combo, a, data, sizeof(data), sizeof(data), &stored, &sum);
-    ck_assert_int_eq(decode(b, stored.data, stored.len, 64, &plain, &err, NULL), PITR_OK);
+    ck_assert_int_eq(decode(NULL, stored.data, stored.len, 64, &plain, &err, NULL), PITR_OK);
+    ck_assert_uint_eq(plain.len, sizeof(data));
+    buf_reset(&plain);
+    ck_assert_int_eq(decode(b, stored.data, stored.len, 64, &plain, &err, NULL), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, MSG_PLAIN);
+    ck_assert_uint_eq(plain.len, 0);
     buf_fini(&stored);
     buf_fini(&plain);
     key_free(a);
@@ -330,7 +375,11 @@ static enum pitr_rc encode_precompressed(enum object_compression comp, const str
                                          struct buf *out, struct object_summary *sum,
                                          struct pitr_err *err)
 {
-    struct object_opts opts = {comp, 0, k, false, true, false};
+    struct object_opts opts = {.compression = comp,
+                               .key = k,
+                               .precompressed = true,
+                               .name = TEST_NAME,
+                               .sysid = TEST_SYSID};
     struct object_writer *w = object_writer_new(buf_sink_new(out), &opts, err);
     enum pitr_rc rc = PITR_OK;
 
@@ -453,10 +502,399 @@ START_TEST(test_object_precompressed_damaged_frame)
 }
 END_TEST
 
+/* --- binding to (name, cluster), key rings, format 1 ------------------------------------------ */
+
+/* Chunk sizes around the header (32) and the header with its binding (64). */
+static const size_t prefix_chunks[] = {1, 7, 31, 32, 33, 63, 64, 65, 4096};
+
+static struct key *key_b(void)
+{
+    struct pitr_err err;
+    struct key *k = key_from_secret(secret_b, sizeof(secret_b) - 1, &err);
+
+    ck_assert_ptr_nonnull(k);
+    return k;
+}
+
+/* Keys a test writes with or reads with; RING_B_A is key b with key a as an old key. */
+enum ring { RING_NONE, RING_A, RING_B, RING_B_A };
+
+static struct key *ring_new(enum ring which)
+{
+    struct pitr_err err;
+    struct key *k;
+
+    switch (which) {
+    case RING_A:
+        return key_a();
+    case RING_B:
+        return key_b();
+    case RING_B_A:
+        k = key_b();
+        ck_assert_msg(key_ring_add(k, key_a(), &err) == PITR_OK, "%s", err.msg);
+        return k;
+    case RING_NONE:
+        break;
+    }
+    return NULL;
+}
+
+/* Asserts that object_check_prefix on the first bytes of stored (OBJECT_PREFIX_MAX, or fewer
+ * when the object is shorter) gives rc, and then the same message as the reader (want_msg). */
+static void assert_prefix_verdict(const struct key *k, uint64_t sysid, const char *name,
+                                  const struct buf *stored, enum pitr_rc rc, const char *want_msg,
+                                  struct object_summary *sum)
+{
+    struct pitr_err err;
+    size_t len = stored->len < OBJECT_PREFIX_MAX ? stored->len : OBJECT_PREFIX_MAX;
+
+    memset(sum, 0x5a, sizeof(*sum));
+    ck_assert_int_eq(object_check_prefix(stored->data, len, k, sysid, name, sum, &err), rc);
+    if (rc != PITR_OK) {
+        ck_assert_int_eq(err.rc, rc);
+        ck_assert_str_eq(err.msg, want_msg);
+    }
+}
+
+static const struct {
+    const char *name; /* read under */
+    uint64_t sysid;   /* read for */
+    enum pitr_rc rc;
+} bindings[] = {
+    {TEST_NAME, TEST_SYSID, PITR_OK},
+    {"test/obk", TEST_SYSID, PITR_CORRUPT},       /* a neighbour: segment 2 as segment 3 */
+    {"test/ob", TEST_SYSID, PITR_CORRUPT},        /* a prefix of the name */
+    {"test/obj/", TEST_SYSID, PITR_CORRUPT},      /* the name and more */
+    {"other/test/obj", TEST_SYSID, PITR_CORRUPT}, /* another cluster's folder */
+    {TEST_NAME, TEST_SYSID + 1, PITR_CORRUPT},    /* another cluster */
+    {TEST_NAME, TEST_SYSID ^ (UINT64_C(1) << 63), PITR_CORRUPT},
+    {TEST_NAME, 0, PITR_CORRUPT}, /* as a cluster record */
+    {"test/obk", TEST_SYSID + 1, PITR_CORRUPT},
+};
+
+/* An encrypted object reads only under the name and for the cluster it was written for, in every
+ * chunking; elsewhere it fails before any content is let out, and its first bytes say so alone. */
+START_TEST(test_object_reader_binding)
+{
+    struct key *k = key_a();
+    struct combo c = {OBJECT_COMPRESS_LZ4, 0, 1, false};
+    uint8_t data[5000];
+    struct buf stored;
+    struct object_summary sum;
+    char want[256] = "";
+
+    testutil_fill(data, sizeof(data), 13);
+    buf_init(&stored, 1u << 20);
+    encode(&c, k, data, sizeof(data), sizeof(data), &stored, &sum);
+    if (bindings[_i].rc != PITR_OK) {
+        snprintf(want, sizeof(want), MSG_BINDING_FMT, bindings[_i].name);
+    }
+    for (size_t ch = 0; ch < sizeof(prefix_chunks) / sizeof(prefix_chunks[0]); ch++) {
+        struct buf plain;
+        struct pitr_err err;
+        enum pitr_rc rc;
+
+        buf_init(&plain, 1u << 20);
+        rc = decode_as(k, bindings[_i].sysid, bindings[_i].name, stored.data, stored.len,
+                       prefix_chunks[ch], &plain, &err, &sum);
+        ck_assert_int_eq(rc, bindings[_i].rc);
+        if (rc == PITR_OK) {
+            ck_assert_uint_eq(plain.len, sizeof(data));
+            ck_assert_mem_eq(plain.data, data, sizeof(data));
+            ck_assert_uint_eq(sum.version, 2);
+            ck_assert(sum.encrypted);
+        } else {
+            ck_assert_str_eq(err.msg, want);
+            ck_assert_uint_eq(plain.len, 0);
+        }
+        buf_fini(&plain);
+    }
+    assert_prefix_verdict(k, bindings[_i].sysid, bindings[_i].name, &stored, bindings[_i].rc, want,
+                          &sum);
+    if (bindings[_i].rc == PITR_OK) {
+        uint8_t id[KEY_ID_LEN];
+
+        key_id(k, id);
+        ck_assert_uint_eq(sum.version, 2);
+        ck_assert(sum.encrypted);
+        ck_assert_mem_eq(sum.key_id, id, KEY_ID_LEN);
+    }
+    buf_fini(&stored);
+    key_free(k);
+}
+END_TEST
+
+enum ring_msg { MSG_OK, MSG_ENCRYPTED, MSG_OTHER_KEY, MSG_UNENCRYPTED };
+
+static const struct {
+    enum ring writer; /* RING_NONE: unencrypted; else the ring's current key writes */
+    enum ring reader;
+    enum pitr_rc rc;
+    enum ring_msg msg;
+} rings[] = {
+    {RING_A, RING_A, PITR_OK, MSG_OK},
+    {RING_A, RING_B_A, PITR_OK, MSG_OK}, /* under a rotated-out key of the ring */
+    {RING_B_A, RING_B_A, PITR_OK, MSG_OK},
+    {RING_B_A, RING_B, PITR_OK, MSG_OK}, /* the old keys never write */
+    {RING_A, RING_NONE, PITR_CONFIG, MSG_ENCRYPTED},
+    {RING_A, RING_B, PITR_CONFIG, MSG_OTHER_KEY},
+    {RING_B, RING_A, PITR_CONFIG, MSG_OTHER_KEY},
+    {RING_NONE, RING_NONE, PITR_OK, MSG_OK},
+    {RING_NONE, RING_A, PITR_CORRUPT, MSG_UNENCRYPTED},
+    {RING_NONE, RING_B_A, PITR_CORRUPT, MSG_UNENCRYPTED},
+};
+
+/* The reader's keys decide: an object under any key of the ring reads and its summary names that
+ * key; one under a key outside the ring is a configuration error naming the key it needs; an
+ * unencrypted one is refused when keys are configured. object_check_prefix agrees. */
+START_TEST(test_object_reader_key_ring)
+{
+    struct key *writer = ring_new(rings[_i].writer);
+    struct key *reader = ring_new(rings[_i].reader);
+    struct combo c = {OBJECT_COMPRESS_ZSTD, 0, writer != NULL, false};
+    uint8_t data[3000];
+    uint8_t id[KEY_ID_LEN] = {0};
+    char hex[2 * KEY_ID_LEN + 1];
+    char want[512] = "";
+    struct buf stored;
+    struct buf plain;
+    struct object_summary sum;
+    struct pitr_err err;
+
+    testutil_fill(data, sizeof(data), 17);
+    buf_init(&stored, 1u << 20);
+    buf_init(&plain, 1u << 20);
+    encode(&c, writer, data, sizeof(data), sizeof(data), &stored, &sum);
+    if (writer != NULL) {
+        key_id(writer, id);
+    }
+    str_hex_encode(id, KEY_ID_LEN, hex);
+    if (rings[_i].msg == MSG_ENCRYPTED) {
+        snprintf(want, sizeof(want), "%s", MSG_NO_KEY);
+    } else if (rings[_i].msg == MSG_OTHER_KEY) {
+        snprintf(want, sizeof(want),
+                 "object \"%s\" was encrypted with a different key (key id %s): check "
+                 "encryption_key_file and encryption_old_key_files",
+                 TEST_NAME, hex);
+    } else if (rings[_i].msg == MSG_UNENCRYPTED) {
+        snprintf(want, sizeof(want), "%s", MSG_PLAIN);
+    }
+    ck_assert_int_eq(decode(reader, stored.data, stored.len, 4096, &plain, &err, &sum),
+                     rings[_i].rc);
+    if (rings[_i].rc == PITR_OK) {
+        ck_assert_uint_eq(plain.len, sizeof(data));
+        ck_assert_mem_eq(plain.data, data, sizeof(data));
+        ck_assert_uint_eq(sum.version, 2);
+        ck_assert_int_eq(sum.encrypted, writer != NULL);
+        ck_assert_mem_eq(sum.key_id, id, KEY_ID_LEN);
+    } else {
+        ck_assert_int_eq(err.rc, rings[_i].rc);
+        ck_assert_str_eq(err.msg, want);
+        ck_assert_uint_eq(plain.len, 0);
+    }
+    assert_prefix_verdict(reader, TEST_SYSID, TEST_NAME, &stored, rings[_i].rc, want, &sum);
+    if (rings[_i].rc == PITR_OK) {
+        ck_assert_uint_eq(sum.version, 2);
+        ck_assert_int_eq(sum.encrypted, writer != NULL);
+        if (writer != NULL) {
+            ck_assert_mem_eq(sum.key_id, id, KEY_ID_LEN);
+        }
+    }
+    buf_fini(&stored);
+    buf_fini(&plain);
+    key_free(writer);
+    key_free(reader);
+}
+END_TEST
+
+/* object_check_prefix needs the whole prefix: the header, and for an encrypted object of format 2
+ * its binding. */
+START_TEST(test_object_check_prefix_short)
+{
+    struct key *k = key_a();
+    struct combo enc = {OBJECT_COMPRESS_NONE, 0, 1, false};
+    struct combo plain_combo = {OBJECT_COMPRESS_NONE, 0, 0, false};
+    uint8_t data[10] = {1};
+    struct buf stored;
+    struct object_summary sum;
+    struct pitr_err err;
+
+    buf_init(&stored, 1u << 20);
+    encode(&enc, k, data, sizeof(data), sizeof(data), &stored, &sum);
+    for (size_t len = 0; len < OBJECT_PREFIX_MAX; len++) {
+        ck_assert_int_eq(
+            object_check_prefix(stored.data, len, k, TEST_SYSID, TEST_NAME, NULL, &err),
+            PITR_CORRUPT);
+        ck_assert_str_eq(err.msg, MSG_SHORT);
+    }
+    ck_assert_int_eq(
+        object_check_prefix(stored.data, OBJECT_PREFIX_MAX, k, TEST_SYSID, TEST_NAME, NULL, &err),
+        PITR_OK);
+    buf_reset(&stored);
+    encode(&plain_combo, NULL, data, sizeof(data), sizeof(data), &stored, &sum);
+    for (size_t len = 0; len < OBJECT_HEADER_LEN; len++) {
+        ck_assert_int_eq(
+            object_check_prefix(stored.data, len, NULL, TEST_SYSID, TEST_NAME, NULL, &err),
+            PITR_CORRUPT);
+        ck_assert_str_eq(err.msg, MSG_SHORT);
+    }
+    /* unencrypted: the header is the whole prefix */
+    ck_assert_int_eq(object_check_prefix(stored.data, OBJECT_HEADER_LEN, NULL, TEST_SYSID,
+                                         TEST_NAME, &sum, &err),
+                     PITR_OK);
+    ck_assert_uint_eq(sum.version, 2);
+    ck_assert(!sum.encrypted);
+    ck_assert_int_eq(
+        object_check_prefix((const uint8_t *)"NOPE", 4, NULL, 0, TEST_NAME, NULL, &err),
+        PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, MSG_SHORT);
+    memcpy(stored.data, "NOPE", 4);
+    ck_assert_int_eq(
+        object_check_prefix(stored.data, stored.len, NULL, TEST_SYSID, TEST_NAME, NULL, &err),
+        PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, "object \"" TEST_NAME "\" is corrupt: not a pitr object (bad magic)");
+    buf_fini(&stored);
+    key_free(k);
+}
+END_TEST
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+/* Builds an encrypted object of format 1 by hand: header (version 1) || AES-256-GCM chunks of
+ * (content || trailer) with the header alone as AAD, as pitr wrote before objects were bound. */
+static void encode_v1_encrypted(const struct key *k, const uint8_t *data, size_t len,
+                                struct buf *out)
+{
+    uint8_t header[OBJECT_HEADER_LEN] = {'P', 'I', 'T', 'R', 1, OBJECT_COMPRESS_NONE, 1, 0};
+    uint8_t trailer[OBJECT_TRAILER_LEN];
+    uint8_t object_key[KEY_LEN];
+    struct pitr_err err;
+    struct pipeline *p;
+
+    key_id(k, header + 8);
+    ck_assert_int_eq(key_random(header + 16, KEY_SALT_LEN, &err), PITR_OK);
+    key_derive_object(k, header + 16, object_key);
+    put_be64(trailer, len);
+    sha256_buffer(data, len, trailer + 8);
+    memcpy(trailer + 40, "PEND", 4);
+    ck_assert_int_eq(buf_append(out, header, sizeof(header), &err), PITR_OK);
+    p = pipeline_new(buf_sink_new(out));
+    pipeline_add(p, aead_encrypt_filter_new(object_key, header, sizeof(header)));
+    ck_assert_int_eq(pipeline_write(p, data, len, &err), PITR_OK);
+    ck_assert_int_eq(pipeline_write(p, trailer, sizeof(trailer), &err), PITR_OK);
+    ck_assert_int_eq(pipeline_finish(p, &err), PITR_OK);
+    pipeline_free(p);
+}
+
+/* Objects of format 1 (before the binding) still read: unencrypted ones without a key (with a key
+ * they are unauthenticated), encrypted ones under any name, being authentic but not bound. A
+ * format 2 object relabelled as format 1 to shed its binding does not read. */
+START_TEST(test_object_reader_format_1)
+{
+    struct key *a = key_a();
+    struct key *ring = ring_new(RING_B_A);
+    struct key *b = key_b();
+    struct combo plain_combo = {OBJECT_COMPRESS_LZ4, 0, 0, false};
+    struct combo enc = {OBJECT_COMPRESS_NONE, 0, 1, false};
+    size_t len = 65536 + 1000; /* two encrypted chunks */
+    uint8_t *data = malloc(len);
+    uint8_t ida[KEY_ID_LEN];
+    struct buf stored;
+    struct buf plain;
+    struct object_summary sum;
+    struct pitr_err err;
+
+    testutil_fill(data, len, 19);
+    key_id(a, ida);
+    buf_init(&stored, 1u << 20);
+    buf_init(&plain, 1u << 20);
+
+    /* unencrypted: a format 2 object with its version byte set to 1 is exactly a format 1 one */
+    encode(&plain_combo, NULL, data, len, len, &stored, &sum);
+    ck_assert_uint_eq(stored.data[4], 2);
+    stored.data[4] = 1;
+    for (size_t ch = 0; ch < sizeof(prefix_chunks) / sizeof(prefix_chunks[0]); ch++) {
+        buf_reset(&plain);
+        ck_assert_msg(
+            decode(NULL, stored.data, stored.len, prefix_chunks[ch], &plain, &err, &sum) == PITR_OK,
+            "%s", err.msg);
+        ck_assert_uint_eq(plain.len, len);
+        ck_assert_mem_eq(plain.data, data, len);
+        ck_assert_uint_eq(sum.version, 1);
+        ck_assert(!sum.encrypted);
+    }
+    assert_prefix_verdict(NULL, TEST_SYSID, TEST_NAME, &stored, PITR_OK, NULL, &sum);
+    ck_assert_uint_eq(sum.version, 1);
+    ck_assert(!sum.encrypted);
+    buf_reset(&plain);
+    ck_assert_int_eq(decode(a, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, MSG_PLAIN);
+    assert_prefix_verdict(a, TEST_SYSID, TEST_NAME, &stored, PITR_CORRUPT, MSG_PLAIN, &sum);
+
+    /* encrypted: read under any name and cluster, with the key or a ring holding it */
+    buf_reset(&stored);
+    encode_v1_encrypted(a, data, len, &stored);
+    for (size_t ch = 0; ch < sizeof(prefix_chunks) / sizeof(prefix_chunks[0]); ch++) {
+        buf_reset(&plain);
+        ck_assert_msg(decode_as(ch % 2 ? a : ring, ch, ch % 3 ? TEST_NAME : "elsewhere",
+                                stored.data, stored.len, prefix_chunks[ch], &plain, &err,
+                                &sum) == PITR_OK,
+                      "%s", err.msg);
+        ck_assert_uint_eq(plain.len, len);
+        ck_assert_mem_eq(plain.data, data, len);
+        ck_assert_uint_eq(sum.version, 1);
+        ck_assert(sum.encrypted);
+        ck_assert_mem_eq(sum.key_id, ida, KEY_ID_LEN);
+    }
+    /* the header alone is its prefix */
+    ck_assert_int_eq(
+        object_check_prefix(stored.data, OBJECT_HEADER_LEN, ring, 0, "elsewhere", &sum, &err),
+        PITR_OK);
+    ck_assert_uint_eq(sum.version, 1);
+    ck_assert(sum.encrypted);
+    ck_assert_mem_eq(sum.key_id, ida, KEY_ID_LEN);
+    buf_reset(&plain);
+    ck_assert_int_eq(decode(NULL, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CONFIG);
+    ck_assert_str_eq(err.msg, MSG_NO_KEY);
+    ck_assert_int_eq(decode(b, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "was encrypted with a different key"));
+    /* relabelled as format 2, it lacks a binding */
+    stored.data[4] = 2;
+    ck_assert_int_eq(decode(a, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg,
+                     "object \"" TEST_NAME "\" failed authentication: it was written under "
+                     "another name or for another cluster, or it is damaged");
+    ck_assert_uint_eq(plain.len, 0);
+
+    /* a format 2 object relabelled as format 1: its binding is not AAD-free body */
+    buf_reset(&stored);
+    encode(&enc, a, data, len, len, &stored, &sum);
+    stored.data[4] = 1;
+    ck_assert_int_eq(decode(a, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, "object \"" TEST_NAME "\" is corrupt: authentication of encrypted "
+                              "chunk 0 failed (tampered, truncated or damaged)");
+    ck_assert_uint_eq(plain.len, 0);
+    buf_fini(&stored);
+    buf_fini(&plain);
+    free(data);
+    key_free(a);
+    key_free(b);
+    key_free(ring);
+}
+END_TEST
+
 Suite *object_suite(void)
 {
     Suite *s = suite_create("object");
     TCase *tc = tcase_create("object");
+    TCase *tc_bind = tcase_create("binding");
+    TCase *tc_ring = tcase_create("key_ring");
+    TCase *tc_v1 = tcase_create("format_1");
     size_t ncombos = sizeof(combos) / sizeof(combos[0]);
 
     tcase_set_timeout(tc, 120);
@@ -471,5 +909,15 @@ Suite *object_suite(void)
     tcase_add_loop_test(tc, test_object_compression_parse, 0,
                         (int)(sizeof(comp_names) / sizeof(comp_names[0])));
     suite_add_tcase(s, tc);
+
+    tcase_add_loop_test(tc_bind, test_object_reader_binding, 0,
+                        (int)(sizeof(bindings) / sizeof(bindings[0])));
+    tcase_add_test(tc_bind, test_object_check_prefix_short);
+    suite_add_tcase(s, tc_bind);
+    tcase_add_loop_test(tc_ring, test_object_reader_key_ring, 0,
+                        (int)(sizeof(rings) / sizeof(rings[0])));
+    suite_add_tcase(s, tc_ring);
+    tcase_add_test(tc_v1, test_object_reader_format_1);
+    suite_add_tcase(s, tc_v1);
     return s;
 }

@@ -401,6 +401,7 @@ static struct storage *open_repo(void)
 
 static void put_record(struct storage *s, const char *id, const char *file, const char *status)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"main"};
     struct backup_record r;
     struct buf text;
     struct pitr_err err;
@@ -411,7 +412,8 @@ static void put_record(struct storage *s, const char *id, const char *file, cons
     memcpy(r.status, status, strlen(status) + 1);
     format_text(&r, &text);
     ck_assert_int_eq(backup_key("main", id, file, key, sizeof(key), &err), PITR_OK);
-    ck_assert_msg(repo_put_text(s, key, (char *)text.data, true, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(repo_put_text(&repo, key, (char *)text.data, true, &err) == PITR_OK, "%s",
+                  err.msg);
     backup_record_fini(&r);
     buf_fini(&text);
 }
@@ -419,17 +421,18 @@ static void put_record(struct storage *s, const char *id, const char *file, cons
 START_TEST(test_backup_record_read)
 {
     struct storage *s = open_repo();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"main"};
     struct backup_record r;
     struct pitr_err err;
 
     put_record(s, "20260108T143000Z", "backup.start", "running");
-    ck_assert_int_eq(backup_record_read(s, "main", "20260108T143000Z", &r, &err), PITR_NOT_FOUND);
+    ck_assert_int_eq(backup_record_read(&repo, "20260108T143000Z", &r, &err), PITR_NOT_FOUND);
     ck_assert_str_eq(err.msg, "backup 20260108T143000Z does not exist or is not complete");
-    ck_assert_int_eq(backup_record_read(s, "main", "20990101T000000Z", &r, &err), PITR_NOT_FOUND);
+    ck_assert_int_eq(backup_record_read(&repo, "20990101T000000Z", &r, &err), PITR_NOT_FOUND);
     ck_assert_str_eq(err.msg, "backup 20990101T000000Z does not exist or is not complete");
 
     put_record(s, "20260108T143000Z", "backup.info", "complete");
-    ck_assert_msg(backup_record_read(s, "main", "20260108T143000Z", &r, &err) == PITR_OK, "%s",
+    ck_assert_msg(backup_record_read(&repo, "20260108T143000Z", &r, &err) == PITR_OK, "%s",
                   err.msg);
     ck_assert_str_eq(r.id, "20260108T143000Z");
     ck_assert_str_eq(r.status, "complete");
@@ -438,7 +441,7 @@ START_TEST(test_backup_record_read)
 
     /* a backup.info that does not say complete is damage, not an incomplete backup */
     put_record(s, "20260109T000000Z", "backup.info", "running");
-    ck_assert_int_eq(backup_record_read(s, "main", "20260109T000000Z", &r, &err), PITR_CORRUPT);
+    ck_assert_int_eq(backup_record_read(&repo, "20260109T000000Z", &r, &err), PITR_CORRUPT);
     ck_assert_str_eq(err.msg, "main/backup/20260109T000000Z/backup.info does not say the backup "
                               "is complete");
     storage_free(s);
@@ -448,13 +451,14 @@ END_TEST
 START_TEST(test_backup_record_read_damaged)
 {
     struct storage *s = open_repo();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"main"};
     struct backup_record r;
     struct pitr_err err;
 
-    ck_assert_int_eq(
-        repo_put_text(s, "main/backup/20260108T143000Z/backup.info", "format = 1\n", true, &err),
-        PITR_OK);
-    ck_assert_int_eq(backup_record_read(s, "main", "20260108T143000Z", &r, &err), PITR_CORRUPT);
+    ck_assert_int_eq(repo_put_text(&repo, "main/backup/20260108T143000Z/backup.info",
+                                   "format = 1\n", true, &err),
+                     PITR_OK);
+    ck_assert_int_eq(backup_record_read(&repo, "20260108T143000Z", &r, &err), PITR_CORRUPT);
     ck_assert_ptr_nonnull(strstr(err.msg, "backup record "
                                           "\"main/backup/20260108T143000Z/backup.info\" is "
                                           "incomplete"));
@@ -462,15 +466,61 @@ START_TEST(test_backup_record_read_damaged)
 }
 END_TEST
 
+/* A record is read only as the backup and cluster it describes: one copied under another backup's
+ * id, or from another cluster (once the session knows its own), is damage. */
+START_TEST(test_backup_record_read_other_backup)
+{
+    struct storage *s = open_repo();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"main"};
+    struct backup_record r;
+    struct pitr_err err;
+
+    put_record(s, "20260108T143000Z", "backup.info", "complete");
+    ck_assert_int_eq(storage_put(s, "main/backup/20260109T000000Z/backup.start", NULL,
+                                 (const uint8_t *)"x", 1, &err),
+                     PITR_OK);
+    {
+        struct buf text;
+
+        buf_init(&text, 1 << 20);
+        ck_assert_int_eq(storage_get(s, "main/backup/20260108T143000Z/backup.info", &text, &err),
+                         PITR_OK);
+        ck_assert_int_eq(storage_put(s, "main/backup/20260109T000000Z/backup.info", NULL, text.data,
+                                     text.len, &err),
+                         PITR_OK);
+        buf_fini(&text);
+    }
+    ck_assert_int_eq(backup_record_read(&repo, "20260109T000000Z", &r, &err), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, "main/backup/20260109T000000Z/backup.info describes another backup "
+                              "(id 20260108T143000Z, system identifier 7441234567890123456)");
+
+    /* the system identifier is checked once the session has read the cluster's record */
+    ck_assert_msg(backup_record_read(&repo, "20260108T143000Z", &r, &err) == PITR_OK, "%s",
+                  err.msg);
+    backup_record_fini(&r);
+    repo.has_info = true;
+    repo.info.sysid = 7441234567890123456ull;
+    ck_assert_msg(backup_record_read(&repo, "20260108T143000Z", &r, &err) == PITR_OK, "%s",
+                  err.msg);
+    backup_record_fini(&r);
+    repo.info.sysid = 7441234567890123457ull;
+    ck_assert_int_eq(backup_record_read(&repo, "20260108T143000Z", &r, &err), PITR_CORRUPT);
+    ck_assert_str_eq(err.msg, "main/backup/20260108T143000Z/backup.info describes another backup "
+                              "(id 20260108T143000Z, system identifier 7441234567890123456)");
+    storage_free(s);
+}
+END_TEST
+
 START_TEST(test_backup_list_complete)
 {
     struct storage *s = open_repo();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"main"};
     struct backup_record *list = NULL;
     size_t n = 99;
     struct pitr_err err;
 
     /* nothing yet: no backup directory at all */
-    ck_assert_msg(backup_list_complete(s, "main", &list, &n, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(backup_list_complete(&repo, &list, &n, &err) == PITR_OK, "%s", err.msg);
     ck_assert_uint_eq(n, 0);
     backup_list_free(list, n);
 
@@ -491,11 +541,11 @@ START_TEST(test_backup_list_complete)
         ck_assert_int_eq(
             backup_key("other", "20260101T000000Z", "backup.info", key, sizeof(key), &err),
             PITR_OK);
-        ck_assert_int_eq(repo_put_text(s, key, "x = 1\n", true, &err), PITR_OK);
+        ck_assert_int_eq(repo_put_text(&repo, key, "x = 1\n", true, &err), PITR_OK);
     }
 
     list = NULL;
-    ck_assert_msg(backup_list_complete(s, "main", &list, &n, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(backup_list_complete(&repo, &list, &n, &err) == PITR_OK, "%s", err.msg);
     ck_assert_uint_eq(n, 3);
     ck_assert_str_eq(list[0].id, "20260107T000000Z");
     ck_assert_str_eq(list[1].id, "20260108T143000Z");
@@ -507,12 +557,12 @@ START_TEST(test_backup_list_complete)
     backup_list_free(list, n);
 
     /* a damaged record fails the listing instead of silently hiding a backup */
-    ck_assert_int_eq(
-        repo_put_text(s, "main/backup/20260112T000000Z/backup.info", "format = 1\n", true, &err),
-        PITR_OK);
+    ck_assert_int_eq(repo_put_text(&repo, "main/backup/20260112T000000Z/backup.info",
+                                   "format = 1\n", true, &err),
+                     PITR_OK);
     list = NULL;
     n = 99;
-    ck_assert_int_eq(backup_list_complete(s, "main", &list, &n, &err), PITR_CORRUPT);
+    ck_assert_int_eq(backup_list_complete(&repo, &list, &n, &err), PITR_CORRUPT);
     ck_assert_ptr_null(list);
     ck_assert_uint_eq(n, 99);
     storage_free(s);
@@ -538,6 +588,7 @@ Suite *backup_suite(void)
     tcase_add_checked_fixture(tc_repo, testutil_tmpdir_setup, testutil_tmpdir_teardown);
     tcase_add_test(tc_repo, test_backup_record_read);
     tcase_add_test(tc_repo, test_backup_record_read_damaged);
+    tcase_add_test(tc_repo, test_backup_record_read_other_backup);
     tcase_add_test(tc_repo, test_backup_list_complete);
     suite_add_tcase(s, tc_repo);
     return s;

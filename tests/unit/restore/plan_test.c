@@ -20,6 +20,7 @@ static const int64_t T0 = 1767882600LL; /* 2026-01-08 14:30:00 UTC */
 
 static void put_backup(struct storage *s, uint64_t start_lsn, uint64_t stop_lsn)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct backup_record r;
     struct buf text;
     struct pitr_err err;
@@ -38,14 +39,15 @@ static void put_backup(struct storage *s, uint64_t start_lsn, uint64_t stop_lsn)
     r.pg_version_num = 150018;
     buf_init(&text, BACKUP_RECORD_MAX);
     ck_assert_int_eq(backup_record_format(&r, &text, &err), PITR_OK);
-    ck_assert_msg(repo_put_text(s, "c/backup/20260108T143000Z/backup.info", (const char *)text.data,
-                                true, &err) == PITR_OK,
+    ck_assert_msg(repo_put_text(&repo, "c/backup/20260108T143000Z/backup.info",
+                                (const char *)text.data, true, &err) == PITR_OK,
                   "%s", err.msg);
     buf_fini(&text);
 }
 
 static void put_wal(struct storage *s, uint64_t segno)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     char name[25];
     char key[256];
     struct wal_file f;
@@ -54,13 +56,14 @@ static void put_wal(struct storage *s, uint64_t segno)
     wal_segment_name(1, segno, SEG16, name);
     ck_assert_int_eq(wal_parse_name(name, &f, &err), PITR_OK);
     ck_assert_int_eq(repo_wal_key("c", name, &f, key, sizeof(key), &err), PITR_OK);
-    ck_assert_int_eq(repo_put_text(s, key, "wal", true, &err), PITR_OK);
+    ck_assert_int_eq(repo_put_text(&repo, key, "wal", true, &err), PITR_OK);
 }
 
 /* An entry for segno, with restore points at the given offsets into it. */
 static void put_entry(struct storage *s, uint64_t segno, const uint64_t *offsets,
                       const char *const *names, size_t n)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct catalog_seg g;
     struct catalog_rp rps[4];
     struct pitr_err err;
@@ -80,28 +83,30 @@ static void put_entry(struct storage *s, uint64_t segno, const uint64_t *offsets
         rps[i].time_us = g.archived_us - 20000000;
         snprintf(rps[i].name, sizeof(rps[i].name), "%s", names[i]);
     }
-    ck_assert_int_eq(catalog_record_segment(s, "c", &g, rps, n, &err), PITR_OK);
+    ck_assert_int_eq(catalog_record_segment(&repo, &g, rps, n, &err), PITR_OK);
 }
 
 static enum pitr_rc plan_to(struct storage *s, enum restore_target target, struct restore_plan *p,
                             struct pitr_err *err)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct restore_options o;
 
     memset(&o, 0, sizeof(o));
     o.target = target;
-    return restore_plan_build(s, "c", NULL, &o, p, err);
+    return restore_plan_build(&repo, &o, p, err);
 }
 
 static enum pitr_rc plan_to_name(struct storage *s, const char *name, struct restore_plan *p,
                                  struct pitr_err *err)
 {
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct restore_options o;
 
     memset(&o, 0, sizeof(o));
     o.target = RESTORE_TO_NAME;
     o.value = name;
-    return restore_plan_build(s, "c", NULL, &o, p, err);
+    return restore_plan_build(&repo, &o, p, err);
 }
 
 /* Backup consistent at 0/3800000; entries for 2..5, 7..9 and 0x20 (after a gap), with a WAL
@@ -109,6 +114,7 @@ static enum pitr_rc plan_to_name(struct storage *s, const char *name, struct res
 static struct storage *repository(void)
 {
     struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     static const uint64_t in3[] = {0x100, 0x900000};
     static const char *const names3[] = {"before consistency", "after consistency"};
     static const uint64_t in5[] = {0x10, 0x20, 0x30};
@@ -131,7 +137,7 @@ static struct storage *repository(void)
     put_entry(s, 8, in8, names8, 1);
     put_entry(s, 9, NULL, NULL, 0);
     put_entry(s, 0x20, in8, after_gap, 1);
-    ck_assert_int_eq(catalog_merge_folder(s, "c", 1, 2, SEG16, &err), PITR_OK);
+    ck_assert_int_eq(catalog_merge_folder(&repo, 1, 2, SEG16, &err), PITR_OK);
     return s;
 }
 
