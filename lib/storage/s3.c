@@ -80,12 +80,15 @@ struct s3_request {
     size_t nheaders;
     const uint8_t *body;
     size_t body_len;
-    struct filter *sink;  /* GET: the object's bytes go here */
-    uint64_t sink_offset; /* bytes already delivered to sink (resumed with Range) */
-    char if_match[128];   /* GET: ETag of the first attempt, so a resume cannot splice objects */
-    bool error_in_body;   /* CompleteMultipartUpload: a 200 reply may still carry an <Error> */
-    unsigned part;        /* UploadPart: the part number, for messages (0: not a part) */
-    CURL *curl;           /* NULL: the storage's handle; an upload worker brings its own */
+    struct filter *sink;   /* GET: the object's bytes go here */
+    uint64_t sink_offset;  /* bytes already delivered to sink (resumed with Range) */
+    bool ranged;           /* GET: only bytes [range_offset, range_offset + range_len) */
+    uint64_t range_offset; /* ranged: the first byte wanted */
+    uint64_t range_len;    /* ranged: how many bytes, > 0 */
+    char if_match[128];    /* GET: ETag of the first attempt, so a resume cannot splice objects */
+    bool error_in_body;    /* CompleteMultipartUpload: a 200 reply may still carry an <Error> */
+    unsigned part;         /* UploadPart: the part number, for messages (0: not a part) */
+    CURL *curl;            /* NULL: the storage's handle; an upload worker brings its own */
     /* set when another part of the same upload failed for good: stop now, do not retry */
     const atomic_bool *cancel;
 };
@@ -98,6 +101,9 @@ struct s3_response {
     int64_t mtime;
     struct pitr_err sink_err; /* a failure of the sink itself, not of the transfer */
     uint64_t resume_from;     /* sink bytes delivered before this attempt (0: a fresh GET) */
+    uint64_t body_pos;        /* bytes of this reply's body seen so far */
+    bool has_content_range;   /* a Content-Range header came, starting at content_range_start */
+    uint64_t content_range_start;
     struct s3_request *req;
     CURL *curl;
 };
@@ -388,6 +394,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
         /* a new response (after a redirect or 100-continue): forget the previous headers */
         r->etag[0] = '\0';
         r->content_length = 0;
+        r->has_content_range = false;
+        r->body_pos = 0;
         return len;
     }
     value = strchr(line, ':');
@@ -402,8 +410,47 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
         r->content_length = strtoull(value, NULL, 10);
     } else if (strcasecmp(line, "Last-Modified") == 0) {
         r->mtime = (int64_t)curl->getdate(value, NULL);
+    } else if (strcasecmp(line, "Content-Range") == 0 && strncmp(value, "bytes ", 6) == 0 &&
+               isdigit((unsigned char)value[6])) {
+        r->has_content_range = true; /* "bytes FIRST-LAST/SIZE" (a 416's form has no FIRST) */
+        r->content_range_start = strtoull(value + 6, NULL, 10);
     }
     return len;
+}
+
+/* The body of a ranged GET's 200 or 206: a 206 holds the object from its Content-Range start
+ * (the byte asked for when it has none), a 200 from a server that ignores Range the whole object
+ * from byte 0. Only the requested bytes the sink still lacks reach it, each exactly once; once the
+ * range is complete the transfer stops (the caller counts it done), so a server ignoring Range
+ * does not send the rest of a 16 MiB segment for a 64-byte header. */
+static size_t on_range_body(struct s3_response *r, long status, const uint8_t *data, size_t len)
+{
+    struct s3_request *req = r->req;
+    uint64_t want = req->range_offset + req->sink_offset; /* the next byte the sink needs */
+    uint64_t end = req->range_offset + req->range_len;
+    uint64_t first = status == 200          ? 0
+                     : r->has_content_range ? r->content_range_start
+                                            : req->range_offset + r->resume_from;
+    uint64_t at = first + r->body_pos; /* the object offset of data[0] */
+
+    r->body_pos += len;
+    if (at > want) {
+        /* data-loss guard: bytes from elsewhere in the object must not pass for the range */
+        err_set(&r->sink_err, PITR_PROTOCOL,
+                "the S3 server answered a range starting at byte %" PRIu64 " instead of %" PRIu64,
+                at, want);
+        return 0;
+    }
+    if (want < end && len > want - at) {
+        size_t skip = (size_t)(want - at);
+        size_t take = len - skip < end - want ? len - skip : (size_t)(end - want);
+
+        if (filter_write(req->sink, data + skip, take, &r->sink_err) != PITR_OK) {
+            return 0; /* aborts the transfer; the sink's error is reported */
+        }
+        req->sink_offset += take;
+    }
+    return len > end - at ? 0 : len;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -420,6 +467,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
         err_set(&r->sink_err, PITR_PROTOCOL,
                 "the S3 server ignored the Range header when resuming a download");
         return 0;
+    }
+    if (r->req->sink != NULL && r->req->ranged && (status == 200 || status == 206)) {
+        return on_range_body(r, status, (const uint8_t *)data, len);
     }
     if (r->req->sink != NULL && (status == 200 || status == 206)) {
         if (filter_write(r->req->sink, (const uint8_t *)data, len, &r->sink_err) != PITR_OK) {
@@ -504,10 +554,16 @@ static enum pitr_rc send_once(struct s3_storage *s, struct s3_request *req, stru
     if (s->session_token != NULL) {
         headers[nh++] = (struct sigv4_pair){"x-amz-security-token", s->session_token};
     }
-    if (req->sink != NULL && req->sink_offset > 0) {
+    if (req->sink != NULL && (req->ranged || req->sink_offset > 0)) {
         /* data-loss guard: resume a broken download where the sink stopped (it must never see a
-         * byte twice), and only from the same object (If-Match: a replaced object answers 412) */
-        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", req->sink_offset);
+         * byte twice), and only from the same object (If-Match: a replaced object answers 412);
+         * a ranged read asks for what it still lacks of its range */
+        if (req->ranged) {
+            snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64,
+                     req->range_offset + req->sink_offset, req->range_offset + req->range_len - 1);
+        } else {
+            snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", req->sink_offset);
+        }
         headers[nh++] = (struct sigv4_pair){"range", range};
         if (req->if_match[0] != '\0') {
             headers[nh++] = (struct sigv4_pair){"if-match", req->if_match};
@@ -611,11 +667,21 @@ static const char *verb_of(const char *method)
     return "put";
 }
 
+/* A ranged GET is done once every byte of its range reached the sink (a transfer stopped or cut
+ * after its last byte lost nothing), or when the server answered 416 Range Not Satisfiable: the
+ * range starts at or past the end of the object (S3 says so for any range of an empty one). */
+static bool range_done(const struct s3_request *req, const struct s3_response *r, CURLcode curl_rc)
+{
+    return req->ranged &&
+           (req->sink_offset == req->range_len || (curl_rc == CURLE_OK && r->status == 416));
+}
+
 /* Runs req until it gets a final answer; on PITR_OK, r holds a 2xx response (data-loss guard: no
- * operation reports success without one). Network errors, timeouts, 5xx (but 501) and 429 are
- * retried with exponential backoff and full jitter, within max_attempts and max_retry_ms; other
- * answers are final. HTTP errors map to: 404 PITR_NOT_FOUND, 412 PITR_EXISTS (a resumed GET:
- * PITR_PROTOCOL), 403 PITR_CONFIG, other 4xx PITR_PROTOCOL, exhausted retries PITR_NETWORK. */
+ * operation reports success without one), or a ranged GET is done (range_done). Network errors,
+ * timeouts, 5xx (but 501) and 429 are retried with exponential backoff and full jitter, within
+ * max_attempts and max_retry_ms; other answers are final. HTTP errors map to: 404 PITR_NOT_FOUND,
+ * 412 PITR_EXISTS (a resumed GET: PITR_PROTOCOL), 403 PITR_CONFIG, other 4xx PITR_PROTOCOL,
+ * exhausted retries PITR_NETWORK. */
 static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
                                    struct s3_response *r, struct pitr_err *err)
 {
@@ -639,6 +705,7 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
         r->req = req;
         r->curl = req->curl ? req->curl : s->curl;
         r->resume_from = req->sink_offset;
+        r->body_pos = 0;
         rc = send_once(s, req, r, &curl_rc, err);
         if (rc != PITR_OK) {
             break;
@@ -649,6 +716,9 @@ static enum pitr_rc s3_request_run(struct s3_storage *s, struct s3_request *req,
         }
         if (req->sink != NULL && req->sink_offset > 0 && req->if_match[0] == '\0') {
             snprintf(req->if_match, sizeof(req->if_match), "%s", r->etag);
+        }
+        if (range_done(req, r, curl_rc)) {
+            break;
         }
         if (curl_rc == CURLE_OK && r->status >= 200 && r->status < 300 &&
             !(req->error_in_body && r->body.len > 0 && strstr((char *)r->body.data, "<Error>"))) {
@@ -740,6 +810,32 @@ static enum pitr_rc s3_read(struct storage *st, const char *key, struct filter *
     struct s3_response r;
     enum pitr_rc rc;
 
+    response_init(&r);
+    rc = s3_request_run(s, &req, &r, err);
+    response_fini(&r);
+    return rc != PITR_OK ? rc : filter_finish(sink, err);
+}
+
+static enum pitr_rc s3_read_range(struct storage *st, const char *key, uint64_t offset,
+                                  uint64_t len, struct filter *sink, struct pitr_err *err)
+{
+    struct s3_storage *s = (struct s3_storage *)st;
+    struct s3_request req = {.method = "GET",
+                             .key = key,
+                             .sink = sink,
+                             .ranged = true,
+                             .range_offset = offset,
+                             .range_len = len};
+    struct s3_response r;
+    enum pitr_rc rc;
+
+    if (len == 0) {
+        /* no Range header asks for nothing: HEAD, so that a missing object is still reported */
+        struct storage_info info;
+
+        rc = s3_stat(st, key, &info, err);
+        return rc != PITR_OK ? rc : filter_finish(sink, err);
+    }
     response_init(&r);
     rc = s3_request_run(s, &req, &r, err);
     response_fini(&r);
@@ -1549,6 +1645,7 @@ static const struct storage_ops s3_ops = {
     .name = "s3",
     .stat = s3_stat,
     .read = s3_read,
+    .read_range = s3_read_range,
     .write_open = s3_write_open,
     .list = s3_list,
     .remove = s3_remove,

@@ -39,6 +39,43 @@ PY
 }
 check "no unfinished multipart upload is left behind" no_uploads_left
 
+# --- ranged reads: exact bytes, cut short at the end, 416 as empty, one request each -------------
+printf 'abcdefghijklmnopqrstuvwxyz' >"$WORK/abc"
+tool put "range/abc" "$WORK/abc"
+: >"$WORK/empty"
+tool put "range/empty" "$WORK/empty"
+# range_is KEY OFFSET LEN EXPECTED: read-range writes exactly EXPECTED (and nothing on stderr)
+range_is() {
+    tool read-range "$1" "$2" "$3" >"$WORK/range.out" 2>"$WORK/range.err" &&
+        [ "$(cat "$WORK/range.out")" = "$4" ] && [ "$(wc -c <"$WORK/range.out")" = "${#4}" ] &&
+        [ ! -s "$WORK/range.err" ]
+}
+check "a range at the start" range_is range/abc 0 5 abcde
+check "a range in the middle" range_is range/abc 10 4 klmn
+check "a range ending exactly at the end" range_is range/abc 20 6 uvwxyz
+check "the last byte" range_is range/abc 25 1 z
+check "a range running past the end yields what exists" range_is range/abc 23 10 xyz
+check "a range starting at the end is empty (416)" range_is range/abc 26 1 ""
+check "a range starting past the end is empty (416)" range_is range/abc 1000 64 ""
+check "a zero-length range is empty" range_is range/abc 13 0 ""
+check "a range past 2^64 reads to the end" range_is range/abc 3 18446744073709551615 \
+    defghijklmnopqrstuvwxyz
+check "any range of an empty object is empty (416)" range_is range/empty 0 64 ""
+expect_status "a ranged read of a missing key is not found (2)" 2 tool read-range range/none 0 64
+check "and writes nothing" test ! -s "$WORK/last.out"
+expect_in_err "naming the object" "\"s3://$PITR_S3_BUCKET/pitr repo/p\\+q=r/range/none\" does not exist"
+expect_status "a zero-length ranged read of a missing key is not found too" 2 \
+    tool read-range range/none 0 0
+tool read-range "big obj+1" 5242850 64 >"$WORK/big.range"
+check "64 bytes across a multipart part boundary are byte-exact" \
+    cmp -s "$WORK/big.range" <(tail -c +5242851 "$WORK/big" | head -c 64)
+tool read-range "caf$(printf '\xc3\xa9')" 299990 64 >"$WORK/small.range"
+check "the tail of an awkward key, cut short at its end" \
+    cmp -s "$WORK/small.range" <(tail -c 10 "$WORK/small")
+expect_status "a ranged read with a wrong secret is rejected (the Range header is signed)" 1 \
+    env AWS_SECRET_ACCESS_KEY=not-the-secret-ZZZ "$TOOL" "$URL" read-range plain 0 64
+expect_in_err "as a signature mismatch" "HTTP 403 SignatureDoesNotMatch"
+
 # --- concurrent parts: 32 MiB in 5 MiB parts (7), through a proxy counting parts in flight -----
 HOSTPORT=${PITR_S3_ENDPOINT#https://}
 # start_proxy LOG [--cut-after BYTES]: tcp_proxy.py in front of S3, logging to LOG how many parts
@@ -197,5 +234,31 @@ nc_tool put replaced "$WORK/small"
 expect_status "a download whose object is replaced before the resume fails" 1 \
     nc_tool get replaced "$WORK/replaced.out"
 expect_in_err "instead of splicing two versions (If-Match)" "replaced while being downloaded"
+
+# --- ranged reads from servers that ignore Range, cut the transfer, or answer the wrong range ------
+nc_tool put ignorerange "$WORK/small"
+nc_tool read-range ignorerange 1000 64 >"$WORK/ir.out"
+check "a server ignoring Range (200): only the requested bytes arrive" \
+    cmp -s "$WORK/ir.out" <(tail -c +1001 "$WORK/small" | head -c 64)
+nc_tool read-range ignorerange 299990 64 >"$WORK/ir.out"
+check "and a range past its end yields what exists" cmp -s "$WORK/ir.out" <(tail -c 10 "$WORK/small")
+expect_status "and a range beyond its end" 0 nc_tool read-range ignorerange 300000 64
+check "is empty" test ! -s "$WORK/last.out"
+nc_tool put "flaky range" "$WORK/small"
+expect_status "a ranged read cut off halfway through its range is resumed" 0 \
+    nc_tool read-range "flaky range" 149000 2000
+check "with the bytes on both sides of the cut, each once" \
+    cmp -s "$WORK/last.out" <(tail -c +149001 "$WORK/small" | head -c 2000)
+expect_in_err "after a retry" "get \"s3://b/p/flaky range\" failed.*attempt 1 of 3: retrying"
+nc_tool put "flaky early" "$WORK/small"
+expect_status "a ranged read that ends before the cut stops the whole-object reply early" 0 \
+    nc_tool read-range "flaky early" 1000 64
+check "with the requested bytes" cmp -s "$WORK/last.out" <(tail -c +1001 "$WORK/small" | head -c 64)
+check "and without a retry" test ! -s "$WORK/last.err"
+nc_tool put shiftrange "$WORK/small"
+expect_status "a 206 starting elsewhere than asked fails the ranged read" 1 \
+    nc_tool read-range shiftrange 1000 64
+expect_in_err "saying so" "answered a range starting at byte 1001 instead of 1000"
+check "without passing its bytes on" test ! -s "$WORK/last.out"
 
 finish

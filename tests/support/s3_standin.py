@@ -1,10 +1,12 @@
 """A minimal S3 stand-in for one test: it stores objects in memory, answers HEAD/GET/PUT, and
 refuses If-None-Match with 501 NotImplemented, as S3-compatible stores without conditional
-writes do. Keys containing "flaky" lose their connection halfway through the first download and
-honour Range (and If-Match) afterwards; keys containing "norange" do the same but then ignore
-Range; keys containing "replaced" are overwritten while their first download is cut off, so the
-resume's If-Match fails. It checks no signatures (moto does that in the other tests). Prints its
-port."""
+writes do. GET honours Range ("bytes=FIRST-[LAST]": 206, or 416 from the end on). Keys containing
+"flaky" lose their connection halfway through the first download (a 200 of the whole object,
+whatever the Range) and honour Range (and If-Match) afterwards; keys containing "norange" do the
+same but then ignore Range; keys containing "replaced" are overwritten while their first download
+is cut off, so the resume's If-Match fails. Keys containing "ignorerange" always ignore Range;
+keys containing "shiftrange" answer a 206 starting one byte after the one asked for. It checks no
+signatures (moto does that in the other tests). Prints its port."""
 import hashlib
 import http.server
 import sys
@@ -48,20 +50,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 if "replaced" in self.path:
                     objects[self.path] = body + b"new version"
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
                 self.close_connection = True
-                self.connection.shutdown(2)  # the transfer breaks mid-body
+                try:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)  # the transfer breaks mid-body
+                except OSError:
+                    pass  # a ranged read that had its bytes already hung up
                 return
             if self.headers.get("If-Match") not in (None, etag(body)):
                 self._reply(412, b"<Error><Code>PreconditionFailed</Code></Error>")
                 return
-            rng = self.headers.get("Range", "")
-            if rng.startswith("bytes=") and "norange" not in self.path:
-                start = int(rng[6:].split("-")[0])
-                self._reply(206, body[start:], {"Content-Range": "bytes %d-%d/%d"
-                                                % (start, len(body) - 1, len(body))})
+        rng = self.headers.get("Range", "")
+        if body is not None and rng.startswith("bytes=") and \
+                not any(k in self.path for k in ("norange", "ignorerange")):
+            first, _, last = rng[6:].partition("-")
+            first = int(first) + (1 if "shiftrange" in self.path else 0)
+            last = min(int(last), len(body) - 1) if last else len(body) - 1
+            if first >= len(body):
+                self._reply(416, b"<Error><Code>InvalidRange</Code></Error>",
+                            {"Content-Range": "bytes */%d" % len(body)})
                 return
+            self._reply(206, body[first:last + 1], {"Content-Range": "bytes %d-%d/%d"
+                                                    % (first, last, len(body))})
+            return
         if body is not None:
             self._reply(200, body)
         else:

@@ -1,7 +1,7 @@
 /* pitr-storage-tool: a test-only command line over the storage API, so integration tests can
- * drive a driver directly (put/get/stat/list/rm). URL is a directory or s3://bucket[/prefix]; S3
- * settings come from the environment (PITR_S3_ENDPOINT, PITR_S3_REGION, PITR_S3_CA_FILE,
- * PITR_S3_URI_STYLE=path|virtual, PITR_S3_PART_SIZE, PITR_S3_UPLOAD_CONCURRENCY,
+ * drive a driver directly (put/get/read-range/stat/list/rm). URL is a directory or
+ * s3://bucket[/prefix]; S3 settings come from the environment (PITR_S3_ENDPOINT, PITR_S3_REGION,
+ * PITR_S3_CA_FILE, PITR_S3_URI_STYLE=path|virtual, PITR_S3_PART_SIZE, PITR_S3_UPLOAD_CONCURRENCY,
  * PITR_S3_MAX_ATTEMPTS, PITR_S3_RETRY_MAX_MS, PITR_S3_LOW_SPEED_TIME, AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), not from the config module. Exit: 0 ok, 2 not found, 3
  * exists, 1 anything else. */
@@ -140,6 +140,27 @@ static enum pitr_rc get_file(struct storage *s, const char *key, const char *pat
     return rc;
 }
 
+/* Writes bytes [OFFSET, OFFSET + LEN) of the object to standard output. */
+static enum pitr_rc read_range(struct storage *s, const char *key, const char *offset_arg,
+                               const char *len_arg, struct pitr_err *err)
+{
+    uint64_t offset;
+    uint64_t len;
+    struct filter *sink;
+    enum pitr_rc rc = str_parse_u64(offset_arg, "OFFSET", &offset, err);
+
+    if (rc == PITR_OK) {
+        rc = str_parse_u64(len_arg, "LEN", &len, err);
+    }
+    if (rc != PITR_OK) {
+        return rc;
+    }
+    sink = fd_sink_new(STDOUT_FILENO, "standard output");
+    rc = storage_read_range(s, key, offset, len, sink, err);
+    filter_free(sink);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct pitr_err err;
@@ -150,7 +171,7 @@ int main(int argc, char **argv)
 
     log_init("pitr-storage-tool", LOG_LEVEL_WARN);
     if (argc < 4) {
-        fprintf(stderr, "usage: pitr-storage-tool URL put|get|stat|list|rm ARGS...\n");
+        fprintf(stderr, "usage: pitr-storage-tool URL put|get|read-range|stat|list|rm ARGS...\n");
         return 1;
     }
     s = open_url(argv[1], &err);
@@ -163,6 +184,8 @@ int main(int argc, char **argv)
             put_file(s, argv[3], argv[4], argc > 5 && strcmp(argv[5], "--no-overwrite") == 0, &err);
     } else if (strcmp(cmd, "get") == 0 && argc == 5) {
         rc = get_file(s, argv[3], argv[4], &err);
+    } else if (strcmp(cmd, "read-range") == 0 && argc == 6) {
+        rc = read_range(s, argv[3], argv[4], argv[5], &err);
     } else if (strcmp(cmd, "stat") == 0) {
         rc = storage_stat(s, argv[3], &info, &err);
         if (rc == PITR_OK) {
