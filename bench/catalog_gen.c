@@ -157,6 +157,7 @@ static void print_time(const char *what, uint64_t segno)
 int main(int argc, char **argv)
 {
     struct storage *s;
+    struct posix_params params = {NULL};
     struct cluster_info info = {7441234567890123456ull, 150018, ""};
     struct pitr_err err;
     uint64_t segments;
@@ -169,7 +170,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: catalog_gen REPO_DIR CLUSTER SEGMENTS(>=16) BACKUPS(>=1)\n");
         return 2;
     }
-    s = posix_storage_new(argv[1], &err);
+    params.dir = argv[1];
+    s = posix_storage_new(&params, &err);
     if (s == NULL) {
         fprintf(stderr, "catalog_gen: %s\n", err.msg);
         return 1;

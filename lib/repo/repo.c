@@ -64,13 +64,22 @@ done:
     return s;
 }
 
+static struct storage *open_posix(const char *dir, struct pitr_err *err)
+{
+    struct posix_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.dir = dir;
+    return posix_storage_new(&p, err);
+}
+
 struct storage *repo_open(const struct config *cfg, struct pitr_err *err)
 {
     if (str_has_prefix(cfg->repo, "s3://")) {
         return open_s3(cfg, cfg->repo + 5, err);
     }
     if (str_has_prefix(cfg->repo, "file://")) {
-        return posix_storage_new(cfg->repo + 7, err);
+        return open_posix(cfg->repo + 7, err);
     }
     if (strstr(cfg->repo, "://") != NULL) {
         err_set(err, PITR_CONFIG,
@@ -78,7 +87,7 @@ struct storage *repo_open(const struct config *cfg, struct pitr_err *err)
                 cfg->repo);
         return NULL;
     }
-    return posix_storage_new(cfg->repo, err);
+    return open_posix(cfg->repo, err);
 }
 
 enum pitr_rc repo_wal_key(const char *cluster, const char *name, const struct wal_file *f,

@@ -414,8 +414,9 @@ static const struct storage_ops posix_ops = {
     posix_list, posix_remove, posix_free, posix_remove_dir,
 };
 
-struct storage *posix_storage_new(const char *dir, struct pitr_err *err)
+struct storage *posix_storage_new(const struct posix_params *params, struct pitr_err *err)
 {
+    const char *dir = params->dir;
     struct posix_storage *ps;
     struct stat st;
     size_t n = strlen(dir);

@@ -56,8 +56,12 @@ struct s3_params {
     unsigned upload_concurrency;
 };
 
-/* Opens a posix repository rooted at dir (created if missing). */
-struct storage *posix_storage_new(const char *dir, struct pitr_err *err);
+struct posix_params {
+    const char *dir; /* absolute path of the repository root, created with its parents if missing */
+};
+
+/* Opens a posix repository; params and its strings are borrowed for the call. */
+struct storage *posix_storage_new(const struct posix_params *params, struct pitr_err *err);
 /* Opens an S3 repository; no request is sent until the first operation. */
 struct storage *s3_storage_new(const struct s3_params *params, struct pitr_err *err);
 /* An in-memory repository for unit tests. */

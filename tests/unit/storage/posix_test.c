@@ -21,9 +21,10 @@ static struct storage *open_repo(void)
     struct pitr_err err;
     char path[512];
     struct storage *s;
+    struct posix_params params = {path};
 
     snprintf(path, sizeof(path), "%s/repo", testutil_tmpdir());
-    s = posix_storage_new(path, &err);
+    s = posix_storage_new(&params, &err);
     ck_assert_msg(s != NULL, "%s", err.msg);
     ck_assert_str_eq(storage_driver_name(s), "posix");
     return s;
@@ -235,13 +236,14 @@ START_TEST(test_storage_bad_keys)
     struct storage *s = open_repo();
     struct pitr_err err;
     struct storage_info info;
+    struct posix_params relative = {"relative/dir"};
 
     ck_assert_int_eq(storage_stat(s, "../etc/passwd", &info, &err), PITR_INTERNAL);
     ck_assert_int_eq(storage_stat(s, "/abs", &info, &err), PITR_INTERNAL);
     ck_assert_int_eq(storage_stat(s, "a//b", &info, &err), PITR_INTERNAL);
     ck_assert_int_eq(storage_stat(s, "", &info, &err), PITR_INTERNAL);
     storage_free(s);
-    ck_assert_ptr_null(posix_storage_new("relative/dir", &err));
+    ck_assert_ptr_null(posix_storage_new(&relative, &err));
     ck_assert_int_eq(err.rc, PITR_CONFIG);
     ck_assert_str_eq(err.msg, "repository path \"relative/dir\" must be absolute");
 }
