@@ -1,7 +1,8 @@
 /* posix: a repository in a local or NFS directory. Every object is written to a hidden temp file
  * in its final directory, fsynced, then renamed (or hard-linked, to refuse overwrites) into place
  * and the directory fsynced: after a crash at any point the key holds either nothing, the old
- * object, or the complete new one. */
+ * object, or the complete new one. Temp files are created exclusively and never through a
+ * symlink, so nothing planted in the repository can redirect a write. */
 #include "storage/storage.h"
 
 #include <dirent.h>
@@ -12,16 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/strutil.h"
 #include "base/xalloc.h"
 #include "storage/storage_int.h"
 #include "stream/filter_int.h"
 
-enum { POSIX_READ_CHUNK = 256 * 1024 };
+enum {
+    POSIX_READ_CHUNK = 256 * 1024,
+    TEMP_RANDOM_BYTES = 8, /* temp names: .<name>.tmp.<pid>[.<16 hex digits>] */
+    TEMP_ATTEMPTS = 4,     /* the plain name, then random suffixes */
+};
 
 struct posix_storage {
     struct storage base;
@@ -132,6 +139,7 @@ struct posix_writer {
     char *tmp_path;
     int fd;
     bool no_overwrite;
+    bool created; /* tmp_path is our file (until committed): only then may free remove it */
     bool committed;
 };
 
@@ -187,7 +195,7 @@ static void writer_free(struct filter *f)
     if (w->fd >= 0) {
         close(w->fd);
     }
-    if (!w->committed) {
+    if (w->created && !w->committed) {
         (void)unlink(w->tmp_path); /* an unfinished write leaves nothing behind */
     }
     free(w->path);
@@ -198,29 +206,59 @@ static void writer_free(struct filter *f)
 static const struct filter_ops writer_ops = {"posix-writer", writer_write, writer_finish,
                                              writer_free};
 
+/* Creates the writer's temp file beside w->path. O_EXCL|O_NOFOLLOW: whatever already sits at the
+ * name (a symlink planted by someone who can write this directory, a leftover of an earlier
+ * process that had our pid) is never followed, truncated or reused, and the mode is final from
+ * the start. The plain name comes first (the one operators and the sweep know); when it is taken,
+ * a random suffix, so that nothing planted can block the write either. */
+static enum pitr_rc create_temp(struct posix_writer *w, mode_t mode, struct pitr_err *err)
+{
+    const char *slash = strrchr(w->path, '/');
+    int dir_len = (int)(slash - w->path);
+
+    for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
+        char suffix[1 + 2 * TEMP_RANDOM_BYTES + 1] = "";
+
+        if (attempt > 0) {
+            uint8_t r[TEMP_RANDOM_BYTES];
+
+            if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+                return err_sys(err, PITR_IO, "could not get random bytes for a temp file name");
+            }
+            suffix[0] = '.';
+            str_hex_encode(r, sizeof(r), suffix + 1);
+        }
+        free(w->tmp_path);
+        w->tmp_path =
+            xasprintf("%.*s/.%s.tmp.%d%s", dir_len, w->path, slash + 1, (int)getpid(), suffix);
+        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (w->fd >= 0) {
+            w->created = true;
+            return PITR_OK;
+        }
+        if (errno != EEXIST) {
+            break;
+        }
+    }
+    return err_sys(err, PITR_IO, "could not create \"%s\"", w->tmp_path);
+}
+
 static enum pitr_rc posix_write_open(struct storage *s, const char *key,
                                      const struct write_opts *opts, struct filter **sink_out,
                                      struct pitr_err *err)
 {
     struct posix_storage *ps = (struct posix_storage *)s;
     struct posix_writer *w = xcalloc(1, sizeof(*w));
-    const char *slash;
     enum pitr_rc rc;
 
     filter_init(&w->base, &writer_ops);
     w->fd = -1;
     w->no_overwrite = opts->no_overwrite;
     w->path = key_path(ps, key);
-    slash = strrchr(w->path, '/');
-    /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
-    w->tmp_path =
-        xasprintf("%.*s/.%s.tmp.%d", (int)(slash - w->path), w->path, slash + 1, (int)getpid());
     rc = make_parents(ps->root, w->path, err);
     if (rc == PITR_OK) {
-        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (w->fd < 0) {
-            rc = err_sys(err, PITR_IO, "could not create \"%s\"", w->tmp_path);
-        }
+        /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
+        rc = create_temp(w, 0600, err);
     }
     if (rc != PITR_OK) {
         writer_free(&w->base);
@@ -312,21 +350,41 @@ static enum pitr_rc posix_list(struct storage *s, const char *dir, enum storage_
  * writer fail, never an object disappear. */
 enum { TEMP_IDLE_DEAD_S = 5, TEMP_IDLE_ANY_S = 15 * 60 };
 
-static bool temp_abandoned(const char *dir, const char *name)
+/* The pid in a temp file's name (".<name>.tmp.<pid>", optionally ".<16 hex digits>" after it, as
+ * create_temp makes them), or 0 when name is not one. */
+static long temp_pid(const char *name)
 {
-    const char *mark = strstr(name, ".tmp.");
-    char *path;
-    struct stat st;
+    const char *mark = NULL;
     long pid;
     char *end;
+
+    if (name[0] != '.') {
+        return 0;
+    }
+    /* the last ".tmp.": an object's own name may hold one too */
+    for (const char *p = strstr(name, ".tmp."); p != NULL; p = strstr(p + 1, ".tmp.")) {
+        mark = p;
+    }
+    if (mark == NULL) {
+        return 0;
+    }
+    pid = strtol(mark + 5, &end, 10);
+    if (*end == '.' && strlen(end + 1) == 2 * TEMP_RANDOM_BYTES &&
+        strspn(end + 1, "0123456789abcdef") == 2 * TEMP_RANDOM_BYTES) {
+        end += 1 + 2 * TEMP_RANDOM_BYTES;
+    }
+    return *end == '\0' && pid > 0 ? pid : 0;
+}
+
+static bool temp_abandoned(const char *dir, const char *name)
+{
+    long pid = temp_pid(name);
+    char *path;
+    struct stat st;
     time_t idle;
     bool dead;
 
-    if (name[0] != '.' || mark == NULL) {
-        return false;
-    }
-    pid = strtol(mark + 5, &end, 10);
-    if (*end != '\0' || pid <= 0) {
+    if (pid == 0) {
         return false;
     }
     path = xasprintf("%s/%s", dir, name);

@@ -1,5 +1,5 @@
 /* Tests for lib/storage/posix.c: atomic create/replace, refusal to overwrite, crash leftovers,
- * listings, and "not found" being distinct from I/O errors. */
+ * files planted at temp names, listings, and "not found" being distinct from I/O errors. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -112,6 +112,81 @@ START_TEST(test_storage_write_open_unfinished_leaves_nothing)
     ck_assert_int_eq(storage_stat(s, "d/obj", &info, &err), PITR_NOT_FOUND);
     snprintf(dir, sizeof(dir), "%s/repo/d", testutil_tmpdir());
     ck_assert_int_eq(count_entries(dir), 0);
+    storage_free(s);
+}
+END_TEST
+
+/* Something planted where the writer's temp file goes (by whoever else could write the
+ * directory, or left by an earlier process with our pid) is never followed, truncated or reused:
+ * the write goes to another temp name and succeeds, and the planted entry and what it points at
+ * stay as they were. */
+enum plant { PLANT_LINK_FILE, PLANT_LINK_DIR, PLANT_LINK_DANGLING, PLANT_FILE };
+
+static const struct {
+    enum plant plant;
+    bool create_only;
+} planted[] = {
+    {PLANT_LINK_FILE, false},     {PLANT_LINK_FILE, true}, {PLANT_LINK_DIR, false},
+    {PLANT_LINK_DANGLING, false}, {PLANT_FILE, false},     {PLANT_FILE, true},
+};
+
+static void read_file(const char *path, char *out, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+START_TEST(test_storage_write_open_planted_temp)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct write_opts opts = {planted[_i].create_only, 0};
+    char victim[600];
+    char absent[600];
+    char dir[600];
+    char plant[700];
+    char text[64];
+    struct stat st;
+
+    snprintf(victim, sizeof(victim), "%s/victim", testutil_tmpdir());
+    snprintf(absent, sizeof(absent), "%s/absent", testutil_tmpdir());
+    snprintf(dir, sizeof(dir), "%s/repo/c", testutil_tmpdir());
+    snprintf(plant, sizeof(plant), "%s/.obj.tmp.%d", dir, (int)getpid());
+    testutil_write_file(victim, "precious", 8);
+    ck_assert_int_eq(storage_put(s, "c/other", NULL, (const uint8_t *)"o", 1, &err), PITR_OK);
+    switch (planted[_i].plant) {
+    case PLANT_LINK_FILE:
+        ck_assert_int_eq(symlink(victim, plant), 0);
+        break;
+    case PLANT_LINK_DIR:
+        ck_assert_int_eq(symlink(testutil_tmpdir(), plant), 0);
+        break;
+    case PLANT_LINK_DANGLING:
+        ck_assert_int_eq(symlink(absent, plant), 0);
+        break;
+    case PLANT_FILE:
+        testutil_write_file(plant, "leftover", 8);
+        break;
+    }
+    ck_assert_msg(storage_put(s, "c/obj", &opts, (const uint8_t *)"new data", 8, &err) == PITR_OK,
+                  "%s", err.msg);
+    get_text(s, "c/obj", "new data");
+    read_file(victim, text, sizeof(text));
+    ck_assert_str_eq(text, "precious");
+    ck_assert_int_eq(access(absent, F_OK), -1);
+    ck_assert_int_eq(lstat(plant, &st), 0);
+    if (planted[_i].plant == PLANT_FILE) {
+        read_file(plant, text, sizeof(text));
+        ck_assert_str_eq(text, "leftover");
+    } else {
+        ck_assert(S_ISLNK(st.st_mode));
+    }
+    ck_assert_int_eq(count_entries(dir), 3); /* other, obj and the planted entry: no temp file */
     storage_free(s);
 }
 END_TEST
@@ -328,6 +403,12 @@ START_TEST(test_storage_remove_sweeps_abandoned_temps)
         {".h.tmp.0", -1, "", 3600, false, false},  /* pid 0 */
         {"i.tmp.", 1, "", 3600, false, false},     /* not hidden: an object */
         {".j.tmp.", 1, ".bak", 3600, false, false},
+        {".k.tmp.", 1, ".0123456789abcdef", 10, false, true}, /* a random suffix after the pid */
+        {".l.tmp.", 0, ".0123456789abcdef", 10, false, false},
+        {".m.tmp.", 1, ".0123456789abcde", 3600, false, false},   /* not 16 hex digits */
+        {".n.tmp.", 1, ".0123456789ABCDEF", 3600, false, false},  /* nor lower case */
+        {".o.tmp.", 1, ".0123456789abcdef0", 3600, false, false}, /* nor 16 */
+        {".p.tmp.1.tmp.", 1, "", 10, false, true},                /* an object named "p.tmp.1" */
     };
 
     snprintf(dir, sizeof(dir), "%s/repo/c/wal", testutil_tmpdir());
@@ -414,6 +495,8 @@ Suite *posix_suite(void)
     tcase_add_test(tc, test_storage_write_open_no_overwrite);
     tcase_add_test(tc, test_storage_write_open_unfinished_leaves_nothing);
     tcase_add_test(tc, test_storage_write_open_crash_leaves_old_state);
+    tcase_add_loop_test(tc, test_storage_write_open_planted_temp, 0,
+                        sizeof(planted) / sizeof(planted[0]));
     tcase_add_test(tc, test_storage_not_found);
     tcase_add_test(tc, test_storage_list);
     tcase_add_test(tc, test_storage_bad_keys);
