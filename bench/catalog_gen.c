@@ -157,7 +157,7 @@ static void print_time(const char *what, uint64_t segno)
 int main(int argc, char **argv)
 {
     struct storage *s;
-    struct posix_params params = {NULL};
+    struct posix_params params = {NULL, false};
     struct cluster_info info = {7441234567890123456ull, 150018, ""};
     struct pitr_err err;
     uint64_t segments;

@@ -28,6 +28,7 @@ struct key_def {
 
 static const struct key_def keys[] = {
     {"repo", KEY_STRING, FIELD(repo), NULL},
+    {"repo_group_access", KEY_BOOL, FIELD(repo_group_access), "off"},
     {"cluster", KEY_STRING, FIELD(cluster), NULL},
     {"pgdata", KEY_STRING, FIELD(pgdata), NULL},
     {"compression", KEY_STRING, FIELD(compression), "lz4"},

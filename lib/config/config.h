@@ -18,6 +18,7 @@ static const uint64_t CONFIG_RETENTION_FOREVER = UINT64_MAX;
 struct config {
     char *source;              /* the file that was read, or NULL when none was */
     char *repo;                /* "/path", "file:///path" or "s3://bucket/prefix" */
+    bool repo_group_access;    /* a local repository may be shared through its directories' group */
     char *cluster;             /* NULL: derived from the system identifier */
     char *pgdata;              /* NULL: the working directory */
     char *compression;         /* "lz4", "zstd", "zstd:N" or "none" */

@@ -33,6 +33,9 @@ enum {
 struct posix_storage {
     struct storage base;
     char *root;
+    bool group_access;
+    mode_t dir_mode;  /* of new directories: 0700, or 0770 with group access */
+    mode_t file_mode; /* of new objects: 0600, or 0640 */
 };
 
 static char *key_path(const struct posix_storage *ps, const char *key)
@@ -40,35 +43,111 @@ static char *key_path(const struct posix_storage *ps, const char *key)
     return fs_path_join(ps->root, key);
 }
 
-/* Creates the directories above path, fsyncing each new directory's parent so the new entry is
- * durable before any object inside it is reported stored. */
-static enum pitr_rc make_parents(const char *root, const char *path, struct pitr_err *err)
+static bool in_my_groups(gid_t gid)
+{
+    int n = getgroups(0, NULL);
+    gid_t *groups;
+    bool found = gid == getegid();
+
+    if (found || n <= 0) {
+        return found;
+    }
+    groups = xcalloc((size_t)n, sizeof(*groups));
+    n = getgroups(n, groups);
+    for (int i = 0; i < n && !found; i++) {
+        found = groups[i] == gid;
+    }
+    free(groups);
+    return found;
+}
+
+/* Whoever can write a directory can replace what pitr creates in it (a subdirectory swapped for a
+ * symlink sends the next object anywhere postgres can write), so pitr writes only into
+ * directories that are ours, or with group access our group's, and that nobody else can write. */
+static enum pitr_rc check_dir(const struct posix_storage *ps, const char *dir,
+                              const struct stat *st, struct pitr_err *err)
+{
+    unsigned mode = (unsigned)(st->st_mode & 07777);
+
+    if (st->st_mode & S_IWOTH) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" is writable by any user (mode %04o): run "
+                       "chmod o-w on it",
+                       dir, mode);
+    }
+    if (st->st_uid != geteuid() && ps->group_access && !in_my_groups(st->st_gid)) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" belongs to uid %u and gid %u, neither of which "
+                       "is this user's (uid %u): chown it to this user, or chgrp it to a group of "
+                       "this user",
+                       dir, (unsigned)st->st_uid, (unsigned)st->st_gid, (unsigned)geteuid());
+    }
+    if (st->st_uid != geteuid() && !ps->group_access) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" is owned by uid %u, not by uid %u that runs "
+                       "pitr: chown it, or set repo_group_access = on to share it through its "
+                       "group",
+                       dir, (unsigned)st->st_uid, (unsigned)geteuid());
+    }
+    if ((st->st_mode & S_IWGRP) && !ps->group_access) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" is writable by its group (mode %04o): run "
+                       "chmod g-w on it, or set repo_group_access = on to share the repository "
+                       "with that group",
+                       dir, mode);
+    }
+    return PITR_OK;
+}
+
+/* Checks every directory from the root down to the one holding path. With create, the missing
+ * ones are made, each new directory's parent fsynced so the entry is durable before any object
+ * inside it is reported stored; without, a missing directory ends the walk (nothing below it to
+ * remove). A component that is not a directory ends it too: the caller's own call then fails. */
+static enum pitr_rc check_dirs(const struct posix_storage *ps, const char *path, bool create,
+                               struct pitr_err *err)
 {
     char *dir = xstrdup(path);
-    char *p = dir + strlen(root);
+    char *root_end = dir + strlen(ps->root);
+    char *cut = strrchr(dir, '/');
+    char *end = root_end;
     enum pitr_rc rc = PITR_OK;
-    char *last = strrchr(dir, '/');
+    bool more = true;
 
-    if (last == NULL) {
-        free(dir);
-        return PITR_OK;
-    }
-    *last = '\0';
-    if (strlen(dir) <= strlen(root)) {
-        p = NULL; /* the object sits directly in the root */
-    }
-    while (rc == PITR_OK && p != NULL) {
-        p = strchr(p + 1, '/');
-        if (p != NULL) {
-            *p = '\0';
+    /* path is root/key; the cut falls before root_end only for the root "/" */
+    *(cut >= root_end ? cut : root_end) = '\0';
+    while (rc == PITR_OK && more) {
+        char saved = *end;
+        bool made = false;
+        struct stat st;
+
+        *end = '\0';
+        if (create && end > root_end) {
+            if (mkdir(dir, ps->dir_mode) == 0) {
+                made = true;
+                rc = fs_fsync_dir(dir, err);
+            } else if (errno != EEXIST) {
+                rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", dir);
+            }
         }
-        if (mkdir(dir, 0700) == 0) {
-            rc = fs_fsync_dir(dir, err);
-        } else if (errno != EEXIST) {
-            rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", dir);
+        if (rc == PITR_OK && !made) {
+            /* stat, not lstat: the root as configured may be a symlink (to a mount, say) */
+            if (stat(dir, &st) != 0) {
+                if (create || (errno != ENOENT && errno != ENOTDIR)) {
+                    rc = err_sys(err, PITR_IO, "could not stat \"%s\"", dir);
+                }
+                more = false;
+            } else if (!S_ISDIR(st.st_mode)) {
+                more = false;
+            } else {
+                rc = check_dir(ps, dir, &st, err);
+            }
         }
-        if (p != NULL) {
-            *p = '/';
+        *end = saved;
+        if (saved == '\0') {
+            more = false;
+        } else {
+            end = strchr(end + 1, '/');
+            end = end != NULL ? end : dir + strlen(dir);
         }
     }
     free(dir);
@@ -255,10 +334,10 @@ static enum pitr_rc posix_write_open(struct storage *s, const char *key,
     w->fd = -1;
     w->no_overwrite = opts->no_overwrite;
     w->path = key_path(ps, key);
-    rc = make_parents(ps->root, w->path, err);
+    rc = check_dirs(ps, w->path, true, err);
     if (rc == PITR_OK) {
         /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
-        rc = create_temp(w, 0600, err);
+        rc = create_temp(w, ps->file_mode, err);
     }
     if (rc != PITR_OK) {
         writer_free(&w->base);
@@ -428,13 +507,13 @@ static void sweep_temps(const char *path)
 static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr_err *err)
 {
     char *path = key_path((struct posix_storage *)s, key);
-    enum pitr_rc rc = PITR_OK;
+    enum pitr_rc rc = check_dirs((struct posix_storage *)s, path, false, err);
 
-    if (unlink(path) != 0) {
+    if (rc == PITR_OK && unlink(path) != 0) {
         if (errno != ENOENT) {
             rc = err_sys(err, PITR_IO, "could not remove \"%s\"", path);
         }
-    } else {
+    } else if (rc == PITR_OK) {
         rc = fs_fsync_dir(path, err);
     }
     if (rc == PITR_OK) {
@@ -447,12 +526,12 @@ static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr
 static enum pitr_rc posix_remove_dir(struct storage *s, const char *dir, struct pitr_err *err)
 {
     char *path = key_path((struct posix_storage *)s, dir);
-    enum pitr_rc rc = PITR_OK;
+    enum pitr_rc rc = check_dirs((struct posix_storage *)s, path, false, err);
 
     /* one that is not empty (an object or a writer's temp file arrived) stays */
-    if (rmdir(path) == 0) {
+    if (rc == PITR_OK && rmdir(path) == 0) {
         rc = fs_fsync_dir(path, err);
-    } else if (errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
+    } else if (rc == PITR_OK && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
         rc = err_sys(err, PITR_IO, "could not remove directory \"%s\"", path);
     }
     free(path);
@@ -483,7 +562,7 @@ struct storage *posix_storage_new(const struct posix_params *params, struct pitr
         err_set(err, PITR_CONFIG, "repository path \"%s\" must be absolute", dir);
         return NULL;
     }
-    if (fs_mkdir_p(dir, err) != PITR_OK) {
+    if (fs_mkdir_p(dir, params->group_access ? 0770 : 0700, err) != PITR_OK) {
         return NULL;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -496,5 +575,8 @@ struct storage *posix_storage_new(const struct posix_params *params, struct pitr
         n--;
     }
     ps->root = xstrndup(dir, n);
+    ps->group_access = params->group_access;
+    ps->dir_mode = params->group_access ? 0770 : 0700;
+    ps->file_mode = params->group_access ? 0640 : 0600;
     return &ps->base;
 }

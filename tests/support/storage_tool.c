@@ -45,7 +45,7 @@ static struct storage *open_url(const char *url, struct pitr_err *err)
     uint64_t stall_s;
 
     if (strncmp(url, "s3://", 5) != 0) {
-        struct posix_params pp = {url};
+        struct posix_params pp = {url, false};
 
         return posix_storage_new(&pp, err);
     }

@@ -71,6 +71,11 @@ START_TEST(test_config_load_good_file)
     ck_assert_uint_eq(cfg.retention_min_full, 2);
     ck_assert_ptr_null(cfg.notify_webhook_url);
     ck_assert_str_eq(cfg.notify_on, "failure");
+    ck_assert(!cfg.repo_group_access);
+    config_fini(&cfg);
+    path = write_conf("group.conf", "repo = /r\nrepo_group_access = on\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert(cfg.repo_group_access);
     config_fini(&cfg);
 }
 END_TEST
@@ -154,6 +159,8 @@ static const struct {
     {"repo = '/a' junk\n", "1: syntax error after quoted value"},
     {"repo = /a\ns3_verify_tls = maybe\n",
      "2: invalid s3_verify_tls \"maybe\": expected on or off"},
+    {"repo = /a\nrepo_group_access = group\n",
+     "2: invalid repo_group_access \"group\": expected on or off"},
     {"repo = /a\ns3_max_attempts = -1\n",
      "2: invalid s3_max_attempts \"-1\": expected a whole number"},
     {"repo = /a\ns3_part_size = 12 parsecs\n",

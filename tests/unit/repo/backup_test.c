@@ -392,7 +392,7 @@ static struct storage *open_repo(void)
     struct pitr_err err;
     char path[512];
     struct storage *s;
-    struct posix_params params = {path};
+    struct posix_params params = {path, false};
 
     snprintf(path, sizeof(path), "%s/repo", testutil_tmpdir());
     s = posix_storage_new(&params, &err);
