@@ -24,6 +24,7 @@ struct config {
     char *compression;         /* "lz4", "zstd", "zstd:N" or "none" */
     char *encryption_key_file; /* NULL: no encryption */
     char *s3_endpoint;
+    bool s3_allow_http; /* accept an http:// s3_endpoint (refused otherwise) */
     char *s3_region;
     char *s3_uri_style; /* "path" or "virtual" */
     bool s3_verify_tls;
@@ -55,7 +56,9 @@ struct config {
 /* Finds the file (explicit path, else $PITR_CONFIG, else CONFIG_DEFAULT_PATH), parses it,
  * applies PITR_<KEY> overrides and validates. explicit_path may be NULL. A missing default file is
  * not an error (everything may come from the environment); a missing explicit one is. On success
- * *out holds owned strings: release with config_fini. */
+ * *out holds owned strings: release with config_fini. Logs a warning (once per load, so once per
+ * run) when the file is readable by other users and its pg_conninfo holds a password, and when an
+ * S3 repository is reached over plain http because s3_allow_http is on. */
 enum pitr_rc config_load(const char *explicit_path, struct config *out,
                          struct pitr_err *err) PITR_MUST_CHECK;
 /* As config_load, but from a given file only (no environment); for tests and tools. */
