@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 {
     struct storage *s;
     struct repo_session repo;
+    struct posix_params params = {NULL, false};
     struct cluster_info info = {7441234567890123456ull, 150018, ""};
     struct pitr_err err;
     uint64_t segments;
@@ -171,7 +172,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: catalog_gen REPO_DIR CLUSTER SEGMENTS(>=16) BACKUPS(>=1)\n");
         return 2;
     }
-    s = posix_storage_new(argv[1], &err);
+    params.dir = argv[1];
+    s = posix_storage_new(&params, &err);
     if (s == NULL) {
         fprintf(stderr, "catalog_gen: %s\n", err.msg);
         return 1;

@@ -125,7 +125,7 @@ enum pitr_rc fs_fsync_dir(const char *path, struct pitr_err *err)
     return rc;
 }
 
-enum pitr_rc fs_mkdir_p(const char *dir, struct pitr_err *err)
+enum pitr_rc fs_mkdir_p(const char *dir, mode_t mode, struct pitr_err *err)
 {
     char *path = xstrdup(dir);
     enum pitr_rc rc = PITR_OK;
@@ -135,7 +135,7 @@ enum pitr_rc fs_mkdir_p(const char *dir, struct pitr_err *err)
             char saved = *p;
 
             *p = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            if (mkdir(path, mode) != 0 && errno != EEXIST) {
                 rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", path);
                 break;
             }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "err.h"
@@ -22,8 +23,9 @@ enum pitr_rc fs_read_full(int fd, void *data, size_t len, size_t *got, const cha
 enum pitr_rc fs_read_file(const char *path, struct buf *out, struct pitr_err *err) PITR_MUST_CHECK;
 /* fsyncs the directory holding path (or path itself when is_dir), so a rename survives a crash. */
 enum pitr_rc fs_fsync_dir(const char *path, struct pitr_err *err) PITR_MUST_CHECK;
-/* Creates dir and its missing parents with mode 0700 (existing ones are fine). */
-enum pitr_rc fs_mkdir_p(const char *dir, struct pitr_err *err) PITR_MUST_CHECK;
+/* Creates dir and its missing parents with mode (0700, say; the umask applies), existing ones
+ * are fine. */
+enum pitr_rc fs_mkdir_p(const char *dir, mode_t mode, struct pitr_err *err) PITR_MUST_CHECK;
 /* Returns the heap string "<dir>/<name>" (no doubled slash). */
 char *fs_path_join(const char *dir, const char *name);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "base/fsutil.h"
@@ -28,12 +29,14 @@ struct key_def {
 
 static const struct key_def keys[] = {
     {"repo", KEY_STRING, FIELD(repo), NULL},
+    {"repo_group_access", KEY_BOOL, FIELD(repo_group_access), "off"},
     {"cluster", KEY_STRING, FIELD(cluster), NULL},
     {"pgdata", KEY_STRING, FIELD(pgdata), NULL},
     {"compression", KEY_STRING, FIELD(compression), "lz4"},
     {"encryption_key_file", KEY_STRING, FIELD(encryption_key_file), NULL},
     {"encryption_old_key_files", KEY_STRING, FIELD(encryption_old_key_files), NULL},
     {"s3_endpoint", KEY_STRING, FIELD(s3_endpoint), NULL},
+    {"s3_allow_http", KEY_BOOL, FIELD(s3_allow_http), "off"},
     {"s3_region", KEY_STRING, FIELD(s3_region), "us-east-1"},
     {"s3_uri_style", KEY_STRING, FIELD(s3_uri_style), NULL},
     {"s3_verify_tls", KEY_BOOL, FIELD(s3_verify_tls), "on"},
@@ -314,6 +317,15 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
                        "%s: invalid s3_uri_style \"%s\": expected path or virtual", where,
                        cfg->s3_uri_style);
     }
+    /* plain http carries the session token, and the WAL unless pitr encrypts it, in clear */
+    if (cfg->s3_endpoint != NULL && str_has_prefix(cfg->s3_endpoint, "http://") &&
+        !cfg->s3_allow_http) {
+        return err_set(err, PITR_CONFIG,
+                       "%s: s3_endpoint is plain http://, which would send the session token "
+                       "and the WAL unencrypted: use https://, or set s3_allow_http = on to "
+                       "accept that",
+                       where);
+    }
     if (cfg->compression == NULL || cfg->backup_compress_on == NULL) {
         return err_set(err, PITR_CONFIG, "%s: compression and backup_compress_on must not be empty",
                        where);
@@ -372,6 +384,49 @@ static enum pitr_rc validate(const struct config *cfg, struct pitr_err *err)
     return PITR_OK;
 }
 
+/* Whether a libpq conninfo holds a password: a "password" keyword ("password=x", "password = x",
+ * "?password=x" in a URI) or a URI's "user:secret@". Kept simple: it only decides a warning. */
+static bool conninfo_has_password(const char *conninfo)
+{
+    const char *uri = strstr(conninfo, "://");
+
+    if (uri != NULL &&
+        (str_has_prefix(conninfo, "postgresql://") || str_has_prefix(conninfo, "postgres://"))) {
+        size_t authority = strcspn(uri + 3, "/?");
+        const char *at = memchr(uri + 3, '@', authority);
+
+        if (at != NULL && memchr(uri + 3, ':', (size_t)(at - (uri + 3))) != NULL) {
+            return true;
+        }
+    }
+    for (const char *p = strstr(conninfo, "password"); p != NULL; p = strstr(p + 1, "password")) {
+        const char *q = p + strlen("password");
+
+        while (isspace((unsigned char)*q)) {
+            q++;
+        }
+        if (*q == '=' &&
+            (p == conninfo || isspace((unsigned char)p[-1]) || p[-1] == '?' || p[-1] == '&')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A password in a file others can read is one they have; the password itself is never printed. */
+static void warn_exposed_password(const char *path, const struct config *cfg)
+{
+    struct stat st;
+
+    if (cfg->pg_conninfo != NULL && conninfo_has_password(cfg->pg_conninfo) &&
+        stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+        log_warn("configuration file \"%s\" is readable by other users (mode %04o) and its "
+                 "pg_conninfo holds a password: run chmod 600 on it, or move the password to "
+                 "~/.pgpass",
+                 path, (unsigned)(st.st_mode & 07777));
+    }
+}
+
 static enum pitr_rc load(const char *path, bool must_exist, bool use_env, struct config *out,
                          struct pitr_err *err)
 {
@@ -394,6 +449,10 @@ static enum pitr_rc load(const char *path, bool must_exist, bool use_env, struct
             cfg.source = xstrdup(path);
             rc = config_parse_text(text.len ? (const char *)text.data : "", path, file_entry, &ctx,
                                    err);
+            if (rc == PITR_OK) {
+                warn_exposed_password(path,
+                                      &cfg); /* the file's own value, before the environment */
+            }
         }
     }
     if (rc == PITR_OK && use_env) {
@@ -401,6 +460,11 @@ static enum pitr_rc load(const char *path, bool must_exist, bool use_env, struct
     }
     if (rc == PITR_OK) {
         rc = validate(&cfg, err);
+    }
+    if (rc == PITR_OK && cfg.s3_allow_http && cfg.s3_endpoint != NULL &&
+        str_has_prefix(cfg.s3_endpoint, "http://") && str_has_prefix(cfg.repo, "s3://")) {
+        log_warn("s3_endpoint is plain http:// (s3_allow_http = on): the session token and, "
+                 "without encryption_key_file, the WAL cross the network unencrypted");
     }
     buf_fini(&text);
     if (rc != PITR_OK) {

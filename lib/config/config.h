@@ -18,6 +18,7 @@ static const uint64_t CONFIG_RETENTION_FOREVER = UINT64_MAX;
 struct config {
     char *source;              /* the file that was read, or NULL when none was */
     char *repo;                /* "/path", "file:///path" or "s3://bucket/prefix" */
+    bool repo_group_access;    /* a local repository may be shared through its directories' group */
     char *cluster;             /* NULL: derived from the system identifier */
     char *pgdata;              /* NULL: the working directory */
     char *compression;         /* "lz4", "zstd", "zstd:N" or "none" */
@@ -25,6 +26,7 @@ struct config {
     /* comma-separated key files of rotated-out keys: they read old objects, never write */
     char *encryption_old_key_files;
     char *s3_endpoint;
+    bool s3_allow_http; /* accept an http:// s3_endpoint (refused otherwise) */
     char *s3_region;
     char *s3_uri_style; /* "path" or "virtual" */
     bool s3_verify_tls;
@@ -56,7 +58,9 @@ struct config {
 /* Finds the file (explicit path, else $PITR_CONFIG, else CONFIG_DEFAULT_PATH), parses it,
  * applies PITR_<KEY> overrides and validates. explicit_path may be NULL. A missing default file is
  * not an error (everything may come from the environment); a missing explicit one is. On success
- * *out holds owned strings: release with config_fini. */
+ * *out holds owned strings: release with config_fini. Logs a warning (once per load, so once per
+ * run) when the file is readable by other users and its pg_conninfo holds a password, and when an
+ * S3 repository is reached over plain http because s3_allow_http is on. */
 enum pitr_rc config_load(const char *explicit_path, struct config *out,
                          struct pitr_err *err) PITR_MUST_CHECK;
 /* As config_load, but from a given file only (no environment); for tests and tools. */

@@ -65,13 +65,23 @@ done:
     return s;
 }
 
+static struct storage *open_posix(const struct config *cfg, const char *dir, struct pitr_err *err)
+{
+    struct posix_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.dir = dir;
+    p.group_access = cfg->repo_group_access;
+    return posix_storage_new(&p, err);
+}
+
 struct storage *repo_open(const struct config *cfg, struct pitr_err *err)
 {
     if (str_has_prefix(cfg->repo, "s3://")) {
         return open_s3(cfg, cfg->repo + 5, err);
     }
     if (str_has_prefix(cfg->repo, "file://")) {
-        return posix_storage_new(cfg->repo + 7, err);
+        return open_posix(cfg, cfg->repo + 7, err);
     }
     if (strstr(cfg->repo, "://") != NULL) {
         err_set(err, PITR_CONFIG,
@@ -79,7 +89,7 @@ struct storage *repo_open(const struct config *cfg, struct pitr_err *err)
                 cfg->repo);
         return NULL;
     }
-    return posix_storage_new(cfg->repo, err);
+    return open_posix(cfg, cfg->repo, err);
 }
 
 enum pitr_rc repo_wal_key(const char *cluster, const char *name, const struct wal_file *f,

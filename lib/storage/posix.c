@@ -1,7 +1,8 @@
 /* posix: a repository in a local or NFS directory. Every object is written to a hidden temp file
  * in its final directory, fsynced, then renamed (or hard-linked, to refuse overwrites) into place
  * and the directory fsynced: after a crash at any point the key holds either nothing, the old
- * object, or the complete new one. */
+ * object, or the complete new one. Temp files are created exclusively and never through a
+ * symlink, so nothing planted in the repository can redirect a write. */
 #include "storage/storage.h"
 
 #include <dirent.h>
@@ -13,20 +14,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/strutil.h"
 #include "base/xalloc.h"
 #include "storage/storage_int.h"
 #include "stream/filter_int.h"
 
-enum { POSIX_READ_CHUNK = 256 * 1024 };
+enum {
+    POSIX_READ_CHUNK = 256 * 1024,
+    TEMP_RANDOM_BYTES = 8, /* temp names: .<name>.tmp.<pid>[.<16 hex digits>] */
+    TEMP_ATTEMPTS = 4,     /* the plain name, then random suffixes */
+};
 
 struct posix_storage {
     struct storage base;
     char *root;
+    bool group_access;
+    mode_t dir_mode;  /* of new directories: 0700, or 0770 with group access */
+    mode_t file_mode; /* of new objects: 0600, or 0640 */
 };
 
 static char *key_path(const struct posix_storage *ps, const char *key)
@@ -34,35 +44,111 @@ static char *key_path(const struct posix_storage *ps, const char *key)
     return fs_path_join(ps->root, key);
 }
 
-/* Creates the directories above path, fsyncing each new directory's parent so the new entry is
- * durable before any object inside it is reported stored. */
-static enum pitr_rc make_parents(const char *root, const char *path, struct pitr_err *err)
+static bool in_my_groups(gid_t gid)
+{
+    int n = getgroups(0, NULL);
+    gid_t *groups;
+    bool found = gid == getegid();
+
+    if (found || n <= 0) {
+        return found;
+    }
+    groups = xcalloc((size_t)n, sizeof(*groups));
+    n = getgroups(n, groups);
+    for (int i = 0; i < n && !found; i++) {
+        found = groups[i] == gid;
+    }
+    free(groups);
+    return found;
+}
+
+/* Whoever can write a directory can replace what pitr creates in it (a subdirectory swapped for a
+ * symlink sends the next object anywhere postgres can write), so pitr writes only into
+ * directories that are ours, or with group access our group's, and that nobody else can write. */
+static enum pitr_rc check_dir(const struct posix_storage *ps, const char *dir,
+                              const struct stat *st, struct pitr_err *err)
+{
+    unsigned mode = (unsigned)(st->st_mode & 07777);
+
+    if (st->st_mode & S_IWOTH) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" is writable by any user (mode %04o): run "
+                       "chmod o-w on it",
+                       dir, mode);
+    }
+    if (st->st_uid != geteuid() && ps->group_access && !in_my_groups(st->st_gid)) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" belongs to uid %u and gid %u, neither of which "
+                       "is this user's (uid %u): chown it to this user, or chgrp it to a group of "
+                       "this user",
+                       dir, (unsigned)st->st_uid, (unsigned)st->st_gid, (unsigned)geteuid());
+    }
+    if (st->st_uid != geteuid() && !ps->group_access) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" is owned by uid %u, not by uid %u that runs "
+                       "pitr: chown it, or set repo_group_access = on to share it through its "
+                       "group",
+                       dir, (unsigned)st->st_uid, (unsigned)geteuid());
+    }
+    if ((st->st_mode & S_IWGRP) && !ps->group_access) {
+        return err_set(err, PITR_CONFIG,
+                       "repository directory \"%s\" is writable by its group (mode %04o): run "
+                       "chmod g-w on it, or set repo_group_access = on to share the repository "
+                       "with that group",
+                       dir, mode);
+    }
+    return PITR_OK;
+}
+
+/* Checks every directory from the root down to the one holding path. With create, the missing
+ * ones are made, each new directory's parent fsynced so the entry is durable before any object
+ * inside it is reported stored; without, a missing directory ends the walk (nothing below it to
+ * remove). A component that is not a directory ends it too: the caller's own call then fails. */
+static enum pitr_rc check_dirs(const struct posix_storage *ps, const char *path, bool create,
+                               struct pitr_err *err)
 {
     char *dir = xstrdup(path);
-    char *p = dir + strlen(root);
+    char *root_end = dir + strlen(ps->root);
+    char *cut = strrchr(dir, '/');
+    char *end = root_end;
     enum pitr_rc rc = PITR_OK;
-    char *last = strrchr(dir, '/');
+    bool more = true;
 
-    if (last == NULL) {
-        free(dir);
-        return PITR_OK;
-    }
-    *last = '\0';
-    if (strlen(dir) <= strlen(root)) {
-        p = NULL; /* the object sits directly in the root */
-    }
-    while (rc == PITR_OK && p != NULL) {
-        p = strchr(p + 1, '/');
-        if (p != NULL) {
-            *p = '\0';
+    /* path is root/key; the cut falls before root_end only for the root "/" */
+    *(cut >= root_end ? cut : root_end) = '\0';
+    while (rc == PITR_OK && more) {
+        char saved = *end;
+        bool made = false;
+        struct stat st;
+
+        *end = '\0';
+        if (create && end > root_end) {
+            if (mkdir(dir, ps->dir_mode) == 0) {
+                made = true;
+                rc = fs_fsync_dir(dir, err);
+            } else if (errno != EEXIST) {
+                rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", dir);
+            }
         }
-        if (mkdir(dir, 0700) == 0) {
-            rc = fs_fsync_dir(dir, err);
-        } else if (errno != EEXIST) {
-            rc = err_sys(err, PITR_IO, "could not create directory \"%s\"", dir);
+        if (rc == PITR_OK && !made) {
+            /* stat, not lstat: the root as configured may be a symlink (to a mount, say) */
+            if (stat(dir, &st) != 0) {
+                if (create || (errno != ENOENT && errno != ENOTDIR)) {
+                    rc = err_sys(err, PITR_IO, "could not stat \"%s\"", dir);
+                }
+                more = false;
+            } else if (!S_ISDIR(st.st_mode)) {
+                more = false;
+            } else {
+                rc = check_dir(ps, dir, &st, err);
+            }
         }
-        if (p != NULL) {
-            *p = '/';
+        *end = saved;
+        if (saved == '\0') {
+            more = false;
+        } else {
+            end = strchr(end + 1, '/');
+            end = end != NULL ? end : dir + strlen(dir);
         }
     }
     free(dir);
@@ -182,6 +268,7 @@ struct posix_writer {
     char *tmp_path;
     int fd;
     bool no_overwrite;
+    bool created; /* tmp_path is our file (until committed): only then may free remove it */
     bool committed;
 };
 
@@ -237,7 +324,7 @@ static void writer_free(struct filter *f)
     if (w->fd >= 0) {
         close(w->fd);
     }
-    if (!w->committed) {
+    if (w->created && !w->committed) {
         (void)unlink(w->tmp_path); /* an unfinished write leaves nothing behind */
     }
     free(w->path);
@@ -248,29 +335,59 @@ static void writer_free(struct filter *f)
 static const struct filter_ops writer_ops = {"posix-writer", writer_write, writer_finish,
                                              writer_free};
 
+/* Creates the writer's temp file beside w->path. O_EXCL|O_NOFOLLOW: whatever already sits at the
+ * name (a symlink planted by someone who can write this directory, a leftover of an earlier
+ * process that had our pid) is never followed, truncated or reused, and the mode is final from
+ * the start. The plain name comes first (the one operators and the sweep know); when it is taken,
+ * a random suffix, so that nothing planted can block the write either. */
+static enum pitr_rc create_temp(struct posix_writer *w, mode_t mode, struct pitr_err *err)
+{
+    const char *slash = strrchr(w->path, '/');
+    int dir_len = (int)(slash - w->path);
+
+    for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
+        char suffix[1 + 2 * TEMP_RANDOM_BYTES + 1] = "";
+
+        if (attempt > 0) {
+            uint8_t r[TEMP_RANDOM_BYTES];
+
+            if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+                return err_sys(err, PITR_IO, "could not get random bytes for a temp file name");
+            }
+            suffix[0] = '.';
+            str_hex_encode(r, sizeof(r), suffix + 1);
+        }
+        free(w->tmp_path);
+        w->tmp_path =
+            xasprintf("%.*s/.%s.tmp.%d%s", dir_len, w->path, slash + 1, (int)getpid(), suffix);
+        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (w->fd >= 0) {
+            w->created = true;
+            return PITR_OK;
+        }
+        if (errno != EEXIST) {
+            break;
+        }
+    }
+    return err_sys(err, PITR_IO, "could not create \"%s\"", w->tmp_path);
+}
+
 static enum pitr_rc posix_write_open(struct storage *s, const char *key,
                                      const struct write_opts *opts, struct filter **sink_out,
                                      struct pitr_err *err)
 {
     struct posix_storage *ps = (struct posix_storage *)s;
     struct posix_writer *w = xcalloc(1, sizeof(*w));
-    const char *slash;
     enum pitr_rc rc;
 
     filter_init(&w->base, &writer_ops);
     w->fd = -1;
     w->no_overwrite = opts->no_overwrite;
     w->path = key_path(ps, key);
-    slash = strrchr(w->path, '/');
-    /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
-    w->tmp_path =
-        xasprintf("%.*s/.%s.tmp.%d", (int)(slash - w->path), w->path, slash + 1, (int)getpid());
-    rc = make_parents(ps->root, w->path, err);
+    rc = check_dirs(ps, w->path, true, err);
     if (rc == PITR_OK) {
-        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (w->fd < 0) {
-            rc = err_sys(err, PITR_IO, "could not create \"%s\"", w->tmp_path);
-        }
+        /* Hidden temp names in the same directory: rename stays atomic and listings skip them. */
+        rc = create_temp(w, ps->file_mode, err);
     }
     if (rc != PITR_OK) {
         writer_free(&w->base);
@@ -362,21 +479,41 @@ static enum pitr_rc posix_list(struct storage *s, const char *dir, enum storage_
  * writer fail, never an object disappear. */
 enum { TEMP_IDLE_DEAD_S = 5, TEMP_IDLE_ANY_S = 15 * 60 };
 
-static bool temp_abandoned(const char *dir, const char *name)
+/* The pid in a temp file's name (".<name>.tmp.<pid>", optionally ".<16 hex digits>" after it, as
+ * create_temp makes them), or 0 when name is not one. */
+static long temp_pid(const char *name)
 {
-    const char *mark = strstr(name, ".tmp.");
-    char *path;
-    struct stat st;
+    const char *mark = NULL;
     long pid;
     char *end;
+
+    if (name[0] != '.') {
+        return 0;
+    }
+    /* the last ".tmp.": an object's own name may hold one too */
+    for (const char *p = strstr(name, ".tmp."); p != NULL; p = strstr(p + 1, ".tmp.")) {
+        mark = p;
+    }
+    if (mark == NULL) {
+        return 0;
+    }
+    pid = strtol(mark + 5, &end, 10);
+    if (*end == '.' && strlen(end + 1) == 2 * TEMP_RANDOM_BYTES &&
+        strspn(end + 1, "0123456789abcdef") == 2 * TEMP_RANDOM_BYTES) {
+        end += 1 + 2 * TEMP_RANDOM_BYTES;
+    }
+    return *end == '\0' && pid > 0 ? pid : 0;
+}
+
+static bool temp_abandoned(const char *dir, const char *name)
+{
+    long pid = temp_pid(name);
+    char *path;
+    struct stat st;
     time_t idle;
     bool dead;
 
-    if (name[0] != '.' || mark == NULL) {
-        return false;
-    }
-    pid = strtol(mark + 5, &end, 10);
-    if (*end != '\0' || pid <= 0) {
+    if (pid == 0) {
         return false;
     }
     path = xasprintf("%s/%s", dir, name);
@@ -420,13 +557,13 @@ static void sweep_temps(const char *path)
 static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr_err *err)
 {
     char *path = key_path((struct posix_storage *)s, key);
-    enum pitr_rc rc = PITR_OK;
+    enum pitr_rc rc = check_dirs((struct posix_storage *)s, path, false, err);
 
-    if (unlink(path) != 0) {
+    if (rc == PITR_OK && unlink(path) != 0) {
         if (errno != ENOENT) {
             rc = err_sys(err, PITR_IO, "could not remove \"%s\"", path);
         }
-    } else {
+    } else if (rc == PITR_OK) {
         rc = fs_fsync_dir(path, err);
     }
     if (rc == PITR_OK) {
@@ -439,12 +576,12 @@ static enum pitr_rc posix_remove(struct storage *s, const char *key, struct pitr
 static enum pitr_rc posix_remove_dir(struct storage *s, const char *dir, struct pitr_err *err)
 {
     char *path = key_path((struct posix_storage *)s, dir);
-    enum pitr_rc rc = PITR_OK;
+    enum pitr_rc rc = check_dirs((struct posix_storage *)s, path, false, err);
 
     /* one that is not empty (an object or a writer's temp file arrived) stays */
-    if (rmdir(path) == 0) {
+    if (rc == PITR_OK && rmdir(path) == 0) {
         rc = fs_fsync_dir(path, err);
-    } else if (errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
+    } else if (rc == PITR_OK && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST) {
         rc = err_sys(err, PITR_IO, "could not remove directory \"%s\"", path);
     }
     free(path);
@@ -471,8 +608,9 @@ static const struct storage_ops posix_ops = {
     .remove_dir = posix_remove_dir,
 };
 
-struct storage *posix_storage_new(const char *dir, struct pitr_err *err)
+struct storage *posix_storage_new(const struct posix_params *params, struct pitr_err *err)
 {
+    const char *dir = params->dir;
     struct posix_storage *ps;
     struct stat st;
     size_t n = strlen(dir);
@@ -481,7 +619,7 @@ struct storage *posix_storage_new(const char *dir, struct pitr_err *err)
         err_set(err, PITR_CONFIG, "repository path \"%s\" must be absolute", dir);
         return NULL;
     }
-    if (fs_mkdir_p(dir, err) != PITR_OK) {
+    if (fs_mkdir_p(dir, params->group_access ? 0770 : 0700, err) != PITR_OK) {
         return NULL;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -494,5 +632,8 @@ struct storage *posix_storage_new(const char *dir, struct pitr_err *err)
         n--;
     }
     ps->root = xstrndup(dir, n);
+    ps->group_access = params->group_access;
+    ps->dir_mode = params->group_access ? 0770 : 0700;
+    ps->file_mode = params->group_access ? 0640 : 0600;
     return &ps->base;
 }

@@ -56,8 +56,20 @@ struct s3_params {
     unsigned upload_concurrency;
 };
 
-/* Opens a posix repository rooted at dir (created if missing). */
-struct storage *posix_storage_new(const char *dir, struct pitr_err *err);
+struct posix_params {
+    const char *dir; /* absolute path of the repository root, created with its parents if missing */
+    /* Share the repository through the directories' group: group-writable directories, and
+     * directories of another user whose group is one of ours, are accepted; new directories are
+     * 0770 and files 0640 instead of 0700 and 0600 (the umask applies to both). */
+    bool group_access;
+};
+
+/* Opens a posix repository; params and its strings are borrowed for the call. Before creating or
+ * removing anything, the driver checks every directory from the root down to the one it works in:
+ * one that another user owns, or that group (without group_access) or others can write, is
+ * refused with PITR_CONFIG and a message naming it and the fix, because whoever can write it can
+ * swap what pitr creates there. Reads are not checked: what is read is verified by content. */
+struct storage *posix_storage_new(const struct posix_params *params, struct pitr_err *err);
 /* Opens an S3 repository; no request is sent until the first operation. */
 struct storage *s3_storage_new(const struct s3_params *params, struct pitr_err *err);
 /* An in-memory repository for unit tests. */

@@ -45,7 +45,9 @@ static struct storage *open_url(const char *url, struct pitr_err *err)
     uint64_t stall_s;
 
     if (strncmp(url, "s3://", 5) != 0) {
-        return posix_storage_new(url, err);
+        struct posix_params pp = {url, false};
+
+        return posix_storage_new(&pp, err);
     }
     spec = url + 5;
     slash = strchr(spec, '/');

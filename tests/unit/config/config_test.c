@@ -1,9 +1,12 @@
-/* Tests for lib/config/config.c: parsing, defaults, environment overrides, exact errors. */
+/* Tests for lib/config/config.c: parsing, defaults, environment overrides, exact errors and
+ * warnings. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "config/credentials.h"
@@ -18,6 +21,31 @@ static char *write_conf(const char *name, const char *text)
     return path;
 }
 
+/* config_load with stderr (where log_warn writes) captured into out. */
+static enum pitr_rc load_logged(const char *path, struct config *cfg, struct pitr_err *err,
+                                char *out, size_t size)
+{
+    char log_path[600];
+    int saved = dup(STDERR_FILENO);
+    int fd;
+    ssize_t n;
+    enum pitr_rc rc;
+
+    snprintf(log_path, sizeof(log_path), "%s/stderr.log", testutil_tmpdir());
+    fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    rc = config_load(path, cfg, err);
+    ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    n = pread(fd, out, size - 1, 0);
+    ck_assert_int_ge(n, 0);
+    out[n] = '\0';
+    close(fd);
+    return rc;
+}
+
 static void clear_env(void)
 {
     unsetenv("PITR_REPO");
@@ -27,6 +55,7 @@ static void clear_env(void)
     unsetenv("PITR_NOTIFY_WEBHOOK_URL");
     unsetenv("PITR_NOTIFY_ON");
     unsetenv("PITR_CONFIG");
+    unsetenv("PITR_PG_CONNINFO");
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
     unsetenv("AWS_SESSION_TOKEN");
@@ -71,6 +100,11 @@ START_TEST(test_config_load_good_file)
     ck_assert_uint_eq(cfg.retention_min_full, 2);
     ck_assert_ptr_null(cfg.notify_webhook_url);
     ck_assert_str_eq(cfg.notify_on, "failure");
+    ck_assert(!cfg.repo_group_access);
+    config_fini(&cfg);
+    path = write_conf("group.conf", "repo = /r\nrepo_group_access = on\n");
+    ck_assert_int_eq(config_load(path, &cfg, &err), PITR_OK);
+    ck_assert(cfg.repo_group_access);
     config_fini(&cfg);
 }
 END_TEST
@@ -154,6 +188,8 @@ static const struct {
     {"repo = '/a' junk\n", "1: syntax error after quoted value"},
     {"repo = /a\ns3_verify_tls = maybe\n",
      "2: invalid s3_verify_tls \"maybe\": expected on or off"},
+    {"repo = /a\nrepo_group_access = group\n",
+     "2: invalid repo_group_access \"group\": expected on or off"},
     {"repo = /a\ns3_max_attempts = -1\n",
      "2: invalid s3_max_attempts \"-1\": expected a whole number"},
     {"repo = /a\ns3_part_size = 12 parsecs\n",
@@ -311,6 +347,116 @@ START_TEST(test_config_load_upload_concurrency_env)
 }
 END_TEST
 
+static int count_of(const char *haystack, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* Plain http to S3 is refused unless s3_allow_http says so, and then warned about, once. */
+static const char http_refused[] =
+    ": s3_endpoint is plain http://, which would send the session token and the WAL "
+    "unencrypted: use https://, or set s3_allow_http = on to accept that";
+static const char http_warning[] =
+    "WARNING: s3_endpoint is plain http:// (s3_allow_http = on): the session token and, without "
+    "encryption_key_file, the WAL cross the network unencrypted\n";
+
+static const struct {
+    const char *text;
+    enum pitr_rc rc;
+    const char *msg; /* after "<path>", when refused */
+    bool warned;     /* http_warning was logged */
+} http[] = {
+    {"repo = s3://b/p\ns3_endpoint = http://minio:9000\n", PITR_CONFIG, http_refused, false},
+    {"repo = s3://b/p\ns3_endpoint = http://minio:9000\ns3_allow_http = off\n", PITR_CONFIG,
+     http_refused, false},
+    {"repo = /r\ns3_endpoint = http://minio:9000\n", PITR_CONFIG, http_refused, false},
+    {"repo = s3://b/p\ns3_endpoint = http://minio:9000\ns3_allow_http = on\n", PITR_OK, NULL, true},
+    {"repo = /r\ns3_endpoint = http://minio:9000\ns3_allow_http = on\n", PITR_OK, NULL, false},
+    {"repo = s3://b/p\ns3_endpoint = https://minio:9000\n", PITR_OK, NULL, false},
+    {"repo = s3://b/p\ns3_endpoint = minio:9000\n", PITR_OK, NULL, false}, /* https assumed */
+    {"repo = s3://b/p\ns3_allow_http = on\n", PITR_OK, NULL, false},
+    {"repo = s3://b/p\ns3_allow_http = sometimes\n", PITR_CONFIG,
+     ":2: invalid s3_allow_http \"sometimes\": expected on or off", false},
+};
+
+START_TEST(test_config_load_http_endpoint)
+{
+    struct config cfg;
+    struct pitr_err err;
+    char logged[4096];
+    char expect[1024];
+    const char *path = write_conf("http.conf", http[_i].text);
+
+    clear_env();
+    ck_assert_int_eq(load_logged(path, &cfg, &err, logged, sizeof(logged)), http[_i].rc);
+    if (http[_i].rc == PITR_OK) {
+        config_fini(&cfg);
+    } else {
+        snprintf(expect, sizeof(expect), "%s%s", path, http[_i].msg);
+        ck_assert_str_eq(err.msg, expect);
+    }
+    ck_assert_msg(count_of(logged, http_warning) == (http[_i].warned ? 1 : 0) &&
+                      count_of(logged, "\n") == (http[_i].warned ? 1 : 0),
+                  "logged: %s", logged);
+}
+END_TEST
+
+/* A password in pg_conninfo, in a file others can read: one warning naming the file and the fix,
+ * never the password. */
+static const struct {
+    mode_t mode;
+    const char *line;
+    bool warned;
+} exposed[] = {
+    {0644, "pg_conninfo = 'host=db user=backup password=S3cret-Pw'", true},
+    {0640, "pg_conninfo = 'host=db password = ''S3cret-Pw'''", true},
+    {0604, "pg_conninfo = 'password=S3cret-Pw host=db'", true},
+    {0600, "pg_conninfo = 'host=db password=S3cret-Pw'", false},
+    {0644, "pg_conninfo = 'host=db user=backup'", false},
+    {0644, "pg_conninfo = 'host=db user=password'", false},
+    {0644, "pg_conninfo = 'host=db passfile=/etc/pitr/pgpass'", false},
+    {0644, "pg_conninfo = 'postgresql://backup:S3cret-Pw@db/postgres'", true},
+    {0644, "pg_conninfo = 'postgresql://backup@db/postgres?password=S3cret-Pw'", true},
+    {0644, "pg_conninfo = 'postgresql://backup@db:5432/postgres'", false},
+    {0600, "pg_conninfo = 'postgresql://backup:S3cret-Pw@db/postgres'", false},
+    {0644, "# pg_conninfo = 'host=db password=S3cret-Pw'", false},
+};
+
+START_TEST(test_config_load_exposed_password)
+{
+    struct config cfg;
+    struct pitr_err err;
+    char text[256];
+    char logged[4096];
+    char expect[1024];
+    const char *path;
+
+    clear_env();
+    snprintf(text, sizeof(text), "repo = /r\n%s\n", exposed[_i].line);
+    path = write_conf("exposed.conf", text);
+    ck_assert_int_eq(chmod(path, exposed[_i].mode), 0);
+    /* the environment's conninfo is not in the file: it never decides the warning */
+    setenv("PITR_PG_CONNINFO", "host=db password=S3cret-Pw", 1);
+    ck_assert_int_eq(load_logged(path, &cfg, &err, logged, sizeof(logged)), PITR_OK);
+    config_fini(&cfg);
+    snprintf(expect, sizeof(expect),
+             "WARNING: configuration file \"%s\" is readable by other users (mode %04o) and its "
+             "pg_conninfo holds a password: run chmod 600 on it, or move the password to "
+             "~/.pgpass\n",
+             path, (unsigned)exposed[_i].mode);
+    ck_assert_msg(count_of(logged, expect) == (exposed[_i].warned ? 1 : 0) &&
+                      count_of(logged, "\n") == (exposed[_i].warned ? 1 : 0),
+                  "logged: %s", logged);
+    ck_assert_ptr_null(strstr(logged, "S3cret"));
+    clear_env();
+}
+END_TEST
+
 START_TEST(test_config_load_missing_file)
 {
     struct config cfg;
@@ -381,6 +527,9 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_config_load_upload_concurrency_env);
     tcase_add_loop_test(tc, test_config_load_retention, 0,
                         sizeof(retention) / sizeof(retention[0]));
+    tcase_add_loop_test(tc, test_config_load_http_endpoint, 0, sizeof(http) / sizeof(http[0]));
+    tcase_add_loop_test(tc, test_config_load_exposed_password, 0,
+                        sizeof(exposed) / sizeof(exposed[0]));
     tcase_add_test(tc, test_config_load_missing_file);
     tcase_add_test(tc, test_credentials_load);
     suite_add_tcase(s, tc);

@@ -392,9 +392,10 @@ static struct storage *open_repo(void)
     struct pitr_err err;
     char path[512];
     struct storage *s;
+    struct posix_params params = {path, false};
 
     snprintf(path, sizeof(path), "%s/repo", testutil_tmpdir());
-    s = posix_storage_new(path, &err);
+    s = posix_storage_new(&params, &err);
     ck_assert_msg(s != NULL, "%s", err.msg);
     return s;
 }

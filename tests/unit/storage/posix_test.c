@@ -1,7 +1,9 @@
 /* Tests for lib/storage/posix.c: atomic create/replace, refusal to overwrite, crash leftovers,
- * listings, and "not found" being distinct from I/O errors. */
+ * files planted at temp names, which directories it trusts and the modes it creates, listings,
+ * and "not found" being distinct from I/O errors. */
 #include <check.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -22,11 +24,22 @@ static struct storage *open_repo(void)
     struct pitr_err err;
     char path[512];
     struct storage *s;
+    struct posix_params params = {path, false};
 
     snprintf(path, sizeof(path), "%s/repo", testutil_tmpdir());
-    s = posix_storage_new(path, &err);
+    s = posix_storage_new(&params, &err);
     ck_assert_msg(s != NULL, "%s", err.msg);
     ck_assert_str_eq(storage_driver_name(s), "posix");
+    return s;
+}
+
+static struct storage *open_repo_at(const char *path, bool group_access)
+{
+    struct pitr_err err;
+    struct posix_params params = {path, group_access};
+    struct storage *s = posix_storage_new(&params, &err);
+
+    ck_assert_msg(s != NULL, "%s", err.msg);
     return s;
 }
 
@@ -112,6 +125,81 @@ START_TEST(test_storage_write_open_unfinished_leaves_nothing)
     ck_assert_int_eq(storage_stat(s, "d/obj", &info, &err), PITR_NOT_FOUND);
     snprintf(dir, sizeof(dir), "%s/repo/d", testutil_tmpdir());
     ck_assert_int_eq(count_entries(dir), 0);
+    storage_free(s);
+}
+END_TEST
+
+/* Something planted where the writer's temp file goes (by whoever else could write the
+ * directory, or left by an earlier process with our pid) is never followed, truncated or reused:
+ * the write goes to another temp name and succeeds, and the planted entry and what it points at
+ * stay as they were. */
+enum plant { PLANT_LINK_FILE, PLANT_LINK_DIR, PLANT_LINK_DANGLING, PLANT_FILE };
+
+static const struct {
+    enum plant plant;
+    bool create_only;
+} planted[] = {
+    {PLANT_LINK_FILE, false},     {PLANT_LINK_FILE, true}, {PLANT_LINK_DIR, false},
+    {PLANT_LINK_DANGLING, false}, {PLANT_FILE, false},     {PLANT_FILE, true},
+};
+
+static void read_file(const char *path, char *out, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+START_TEST(test_storage_write_open_planted_temp)
+{
+    struct storage *s = open_repo();
+    struct pitr_err err;
+    struct write_opts opts = {planted[_i].create_only, 0};
+    char victim[600];
+    char absent[600];
+    char dir[600];
+    char plant[700];
+    char text[64];
+    struct stat st;
+
+    snprintf(victim, sizeof(victim), "%s/victim", testutil_tmpdir());
+    snprintf(absent, sizeof(absent), "%s/absent", testutil_tmpdir());
+    snprintf(dir, sizeof(dir), "%s/repo/c", testutil_tmpdir());
+    snprintf(plant, sizeof(plant), "%s/.obj.tmp.%d", dir, (int)getpid());
+    testutil_write_file(victim, "precious", 8);
+    ck_assert_int_eq(storage_put(s, "c/other", NULL, (const uint8_t *)"o", 1, &err), PITR_OK);
+    switch (planted[_i].plant) {
+    case PLANT_LINK_FILE:
+        ck_assert_int_eq(symlink(victim, plant), 0);
+        break;
+    case PLANT_LINK_DIR:
+        ck_assert_int_eq(symlink(testutil_tmpdir(), plant), 0);
+        break;
+    case PLANT_LINK_DANGLING:
+        ck_assert_int_eq(symlink(absent, plant), 0);
+        break;
+    case PLANT_FILE:
+        testutil_write_file(plant, "leftover", 8);
+        break;
+    }
+    ck_assert_msg(storage_put(s, "c/obj", &opts, (const uint8_t *)"new data", 8, &err) == PITR_OK,
+                  "%s", err.msg);
+    get_text(s, "c/obj", "new data");
+    read_file(victim, text, sizeof(text));
+    ck_assert_str_eq(text, "precious");
+    ck_assert_int_eq(access(absent, F_OK), -1);
+    ck_assert_int_eq(lstat(plant, &st), 0);
+    if (planted[_i].plant == PLANT_FILE) {
+        read_file(plant, text, sizeof(text));
+        ck_assert_str_eq(text, "leftover");
+    } else {
+        ck_assert(S_ISLNK(st.st_mode));
+    }
+    ck_assert_int_eq(count_entries(dir), 3); /* other, obj and the planted entry: no temp file */
     storage_free(s);
 }
 END_TEST
@@ -236,15 +324,188 @@ START_TEST(test_storage_bad_keys)
     struct storage *s = open_repo();
     struct pitr_err err;
     struct storage_info info;
+    struct posix_params relative = {"relative/dir", false};
 
     ck_assert_int_eq(storage_stat(s, "../etc/passwd", &info, &err), PITR_INTERNAL);
     ck_assert_int_eq(storage_stat(s, "/abs", &info, &err), PITR_INTERNAL);
     ck_assert_int_eq(storage_stat(s, "a//b", &info, &err), PITR_INTERNAL);
     ck_assert_int_eq(storage_stat(s, "", &info, &err), PITR_INTERNAL);
     storage_free(s);
-    ck_assert_ptr_null(posix_storage_new("relative/dir", &err));
+    ck_assert_ptr_null(posix_storage_new(&relative, &err));
     ck_assert_int_eq(err.rc, PITR_CONFIG);
     ck_assert_str_eq(err.msg, "repository path \"relative/dir\" must be absolute");
+}
+END_TEST
+
+/* --- the directories it writes into ------------------------------------------------------- */
+
+enum owner {
+    OWN_ME,
+    OWN_NOBODY,          /* nobody:nogroup */
+    OWN_NOBODY_MY_GROUP, /* nobody, with this process's group */
+    OWN_ME_NOBODY_GROUP, /* this user, with nobody's group */
+};
+
+static const char owner_msg[] =
+    " is owned by uid {nobody}, not by uid {me} that runs pitr: chown it, or set "
+    "repo_group_access = on to share it through its group";
+static const char group_msg[] =
+    " is writable by its group (mode 0770): run chmod g-w on it, or set repo_group_access = on "
+    "to share the repository with that group";
+
+static const struct {
+    const char *dir; /* changed after the repository was made: "" the root, else inside it */
+    mode_t mode;
+    enum owner owner; /* all but OWN_ME need root (to chown); skipped otherwise */
+    bool group_access;
+    const char *msg; /* NULL: accepted; else the error after "repository directory \"<dir>\"" */
+} trust[] = {
+    {"", 0700, OWN_ME, false, NULL},
+    {"", 0755, OWN_ME, false, NULL},
+    {"c/wal", 0711, OWN_ME, false, NULL},
+    {"", 0777, OWN_ME, false, " is writable by any user (mode 0777): run chmod o-w on it"},
+    {"", 01777, OWN_ME, true, " is writable by any user (mode 1777): run chmod o-w on it"},
+    {"c", 0702, OWN_ME, true, " is writable by any user (mode 0702): run chmod o-w on it"},
+    {"", 0770, OWN_ME, false, group_msg},
+    {"c/wal", 0770, OWN_ME, false, group_msg},
+    {"", 0770, OWN_ME, true, NULL},
+    {"c/wal", 02770, OWN_ME, true, NULL},
+    {"", 0700, OWN_NOBODY, false, owner_msg},
+    {"c", 0750, OWN_NOBODY, false, owner_msg},
+    {"c", 0770, OWN_NOBODY_MY_GROUP, false, owner_msg},
+    {"c", 0770, OWN_NOBODY_MY_GROUP, true, NULL},
+    {"c/wal", 0750, OWN_NOBODY, true,
+     " belongs to uid {nobody} and gid {nogroup}, neither of which is this user's (uid {me}): "
+     "chown it to this user, or chgrp it to a group of this user"},
+    {"", 0770, OWN_ME_NOBODY_GROUP, true, NULL},
+};
+
+/* Writes "repository directory \"<dir>\"<msg>" with {nobody}, {nogroup} and {me} replaced. */
+static void trust_message(char *out, size_t size, const char *dir, const char *msg,
+                          const struct passwd *nobody)
+{
+    static const char *const tokens[] = {"{nobody}", "{nogroup}", "{me}"};
+    size_t n = (size_t)snprintf(out, size, "repository directory \"%s\"", dir);
+
+    while (*msg != '\0' && n + 1 < size) {
+        size_t t = 0;
+
+        while (t < 3 && strncmp(msg, tokens[t], strlen(tokens[t])) != 0) {
+            t++;
+        }
+        if (t == 3) {
+            out[n++] = *msg++;
+            continue;
+        }
+        n += (size_t)snprintf(out + n, size - n, "%u",
+                              t == 0   ? (unsigned)nobody->pw_uid
+                              : t == 1 ? (unsigned)nobody->pw_gid
+                                       : (unsigned)geteuid());
+        msg += strlen(tokens[t]);
+    }
+    out[n < size ? n : size - 1] = '\0';
+}
+
+/* A directory that someone else can write (owns, or can write through its group or as anyone)
+ * is refused for writes and removals, with one line naming it and the fix; reads go on. */
+START_TEST(test_storage_write_open_directory_trust)
+{
+    struct storage *s;
+    struct pitr_err err;
+    struct storage_info info;
+    const struct passwd *nobody = getpwnam("nobody");
+    char root[512];
+    char path[600];
+    char wal[600];
+    char expect[1024];
+    enum pitr_rc rc;
+
+    if (trust[_i].owner != OWN_ME && geteuid() != 0) {
+        return; /* chown needs root, as the tests run in CI */
+    }
+    ck_assert_ptr_nonnull(nobody);
+    snprintf(root, sizeof(root), "%s/repo", testutil_tmpdir());
+    snprintf(path, sizeof(path), "%s%s%s", root, trust[_i].dir[0] ? "/" : "", trust[_i].dir);
+    snprintf(wal, sizeof(wal), "%s/c/wal", root);
+    s = open_repo_at(root, trust[_i].group_access);
+    ck_assert_int_eq(storage_put(s, "c/wal/old", NULL, (const uint8_t *)"old", 3, &err), PITR_OK);
+    switch (trust[_i].owner) {
+    case OWN_ME:
+        break;
+    case OWN_NOBODY:
+        ck_assert_int_eq(chown(path, nobody->pw_uid, nobody->pw_gid), 0);
+        break;
+    case OWN_NOBODY_MY_GROUP:
+        ck_assert_int_eq(chown(path, nobody->pw_uid, getegid()), 0);
+        break;
+    case OWN_ME_NOBODY_GROUP:
+        ck_assert_int_eq(chown(path, (uid_t)-1, nobody->pw_gid), 0);
+        break;
+    }
+    ck_assert_int_eq(chmod(path, trust[_i].mode), 0);
+
+    rc = storage_put(s, "c/wal/new", NULL, (const uint8_t *)"new", 3, &err);
+    if (trust[_i].msg == NULL) {
+        ck_assert_msg(rc == PITR_OK, "%s", err.msg);
+        get_text(s, "c/wal/new", "new");
+        ck_assert_int_eq(storage_remove(s, "c/wal/old", &err), PITR_OK);
+    } else {
+        trust_message(expect, sizeof(expect), path, trust[_i].msg, nobody);
+        ck_assert_int_eq(rc, PITR_CONFIG);
+        ck_assert_str_eq(err.msg, expect);
+        ck_assert_int_eq(count_entries(wal), 1); /* no object, no temp file */
+        ck_assert_int_eq(storage_remove(s, "c/wal/old", &err), PITR_CONFIG);
+        ck_assert_str_eq(err.msg, expect);
+        ck_assert_int_eq(storage_remove_dir(s, "c/wal/sub", &err), PITR_CONFIG);
+        ck_assert_str_eq(err.msg, expect);
+        /* reading is not refused: what is read is checked by content */
+        get_text(s, "c/wal/old", "old");
+        ck_assert_int_eq(storage_stat(s, "c/wal/old", &info, &err), PITR_OK);
+    }
+    storage_free(s);
+}
+END_TEST
+
+/* New directories (the root and its missing parents too) and objects get the driver's modes from
+ * the start; the umask still applies. */
+static const struct {
+    bool group_access;
+    mode_t umask;
+    mode_t dir_mode;
+    mode_t file_mode;
+} modes[] = {
+    {false, 0, 0700, 0600},   {true, 0, 0770, 0640},    {false, 0022, 0700, 0600},
+    {true, 0027, 0750, 0640}, {true, 0077, 0700, 0600},
+};
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+
+    ck_assert_int_eq(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+START_TEST(test_posix_storage_new_modes)
+{
+    struct storage *s;
+    struct pitr_err err;
+    char root[512];
+    char path[600];
+    static const char *const dirs[] = {"", "/repo", "/repo/c", "/repo/c/wal"};
+
+    umask(modes[_i].umask);
+    snprintf(root, sizeof(root), "%s/new/repo", testutil_tmpdir());
+    s = open_repo_at(root, modes[_i].group_access);
+    ck_assert_int_eq(storage_put(s, "c/wal/obj", NULL, (const uint8_t *)"x", 1, &err), PITR_OK);
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s/new%s", testutil_tmpdir(), dirs[i]);
+        ck_assert_msg(mode_of(path) == modes[_i].dir_mode, "%s: %04o", path,
+                      (unsigned)mode_of(path));
+    }
+    snprintf(path, sizeof(path), "%s/c/wal/obj", root);
+    ck_assert_uint_eq(mode_of(path), modes[_i].file_mode);
+    storage_free(s);
 }
 END_TEST
 
@@ -327,6 +588,12 @@ START_TEST(test_storage_remove_sweeps_abandoned_temps)
         {".h.tmp.0", -1, "", 3600, false, false},  /* pid 0 */
         {"i.tmp.", 1, "", 3600, false, false},     /* not hidden: an object */
         {".j.tmp.", 1, ".bak", 3600, false, false},
+        {".k.tmp.", 1, ".0123456789abcdef", 10, false, true}, /* a random suffix after the pid */
+        {".l.tmp.", 0, ".0123456789abcdef", 10, false, false},
+        {".m.tmp.", 1, ".0123456789abcde", 3600, false, false},   /* not 16 hex digits */
+        {".n.tmp.", 1, ".0123456789ABCDEF", 3600, false, false},  /* nor lower case */
+        {".o.tmp.", 1, ".0123456789abcdef0", 3600, false, false}, /* nor 16 */
+        {".p.tmp.1.tmp.", 1, "", 10, false, true},                /* an object named "p.tmp.1" */
     };
 
     snprintf(dir, sizeof(dir), "%s/repo/c/wal", testutil_tmpdir());
@@ -540,6 +807,11 @@ Suite *posix_suite(void)
     tcase_add_test(tc, test_storage_write_open_no_overwrite);
     tcase_add_test(tc, test_storage_write_open_unfinished_leaves_nothing);
     tcase_add_test(tc, test_storage_write_open_crash_leaves_old_state);
+    tcase_add_loop_test(tc, test_storage_write_open_planted_temp, 0,
+                        sizeof(planted) / sizeof(planted[0]));
+    tcase_add_loop_test(tc, test_storage_write_open_directory_trust, 0,
+                        sizeof(trust) / sizeof(trust[0]));
+    tcase_add_loop_test(tc, test_posix_storage_new_modes, 0, sizeof(modes) / sizeof(modes[0]));
     tcase_add_test(tc, test_storage_not_found);
     tcase_add_test(tc, test_storage_list);
     tcase_add_test(tc, test_storage_bad_keys);
