@@ -12,6 +12,7 @@
 #include "base/timestamp.h"
 #include "base/xalloc.h"
 #include "config/cli.h"
+#include "dest.h"
 #include "drill.h"
 #include "notify/notify.h"
 #include "pg/wal.h"
@@ -45,8 +46,11 @@ static const char usage[] =
     "                        copy beside the original; by default it keeps the original's\n"
     "                        archive_command and archives its new timeline into the repository\n"
     "  --pg-bin DIR          PostgreSQL's programs (default /usr/lib/postgresql/MAJOR/bin)\n"
-    "  --force               move non-empty target directories aside (DIR.pitr-saved-TIME)\n"
-    "  --dry-run             print the plan and check the destinations; write nothing\n"
+    "  --force               move a non-empty --target-dir or --tablespace-map destination\n"
+    "                        aside (DIR.pitr-saved-TIME); a tablespace location taken from\n"
+    "                        the backup is never moved aside: map it instead\n"
+    "  --dry-run             print the plan (every directory written) and check the\n"
+    "                        destinations; write nothing\n"
     "  --progress            show progress on stderr (the default on a terminal)\n"
     "  --quiet               print only errors\n"
     "  --config FILE         configuration file (else $PITR_CONFIG, else /etc/pitr/pitr.conf)\n"
@@ -108,9 +112,14 @@ static int set_to(struct args *a, const char *value)
 static int add_move(struct args *a, const char *value)
 {
     const char *eq = strchr(value, '=');
+    struct pitr_err err;
 
     if (eq == NULL || eq == value || eq[1] == '\0' || value[0] != '/' || eq[1] != '/') {
         return bad("invalid --tablespace-map \"%s\": expected /old/location=/new/location", value);
+    }
+    /* OLD is matched as the backup record spells it; NEW is where files go, spelt one way */
+    if (dest_check_normalised(eq + 1, &err) != PITR_OK) {
+        return bad("invalid --tablespace-map \"%s\": the new location %s", value, err.msg);
     }
     a->moves = xrealloc(a->moves, (a->opts.n_moves + 1) * sizeof(*a->moves));
     a->moves[a->opts.n_moves].from = xstrndup(value, (size_t)(eq - value));

@@ -25,6 +25,7 @@
 #include "base/strutil.h"
 #include "base/timestamp.h"
 #include "base/xalloc.h"
+#include "dest.h"
 #include "object/object.h"
 #include "pg/manifest.h"
 #include "plan.h"
@@ -40,12 +41,23 @@ enum {
     RESTORE_DEPTH = 4,
 };
 
+/* Who chose a destination: the user's choices may be moved aside with --force; a location from
+ * the backup record is repository input and must pass dest.h's rules. */
+enum dest_origin {
+    DEST_TARGET_DIR, /* --target-dir */
+    DEST_MAPPED,     /* --tablespace-map OLD=NEW */
+    DEST_RECORD,     /* the tablespace's location in the backup record */
+    DEST_DRILL,      /* <tablespace_root>/<oid> */
+};
+
 /* One destination directory: the data directory or a tablespace's. */
 struct dest {
-    char *path;       /* absolute */
-    uint32_t oid;     /* 0 for the data directory */
-    bool exists;      /* it exists and is empty */
-    char *saved_path; /* with --force: where its old contents were moved */
+    char *path; /* absolute and normalised */
+    enum dest_origin origin;
+    uint32_t oid;         /* 0 for the data directory */
+    const char *location; /* a tablespace's location in the backup record (the plan's) */
+    bool exists;          /* it exists and is empty */
+    char *saved_path;     /* with --force: where its old contents were moved */
 };
 
 struct job {
@@ -170,9 +182,33 @@ static enum pitr_rc dir_is_empty(const char *path, bool *empty, struct pitr_err 
     return PITR_OK;
 }
 
+/* Refuses d, a location from the backup record, for the reason fmt formats (a phrase that
+ * follows the location; it may be err's own message): one line naming the tablespace, its
+ * location and the way out. */
+static enum pitr_rc refuse_location(const struct dest *d, enum pitr_rc rc, struct pitr_err *err,
+                                    const char *fmt, ...) PITR_PRINTF(4, 5);
+static enum pitr_rc refuse_location(const struct dest *d, enum pitr_rc rc, struct pitr_err *err,
+                                    const char *fmt, ...)
+{
+    char reason[sizeof(err->msg)];
+    char *shown = dest_printable(d->location);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    err_set(err, rc,
+            "tablespace %u: its location in the backup record, \"%s\", %s; restore it elsewhere "
+            "with --tablespace-map OLD=NEW",
+            d->oid, shown, reason);
+    free(shown);
+    return rc;
+}
+
 /* Checks one destination without changing anything. */
 static enum pitr_rc check_dest(struct job *j, struct dest *d, struct pitr_err *err)
 {
+    bool record = d->origin == DEST_RECORD;
     struct stat st;
     bool empty = false;
     enum pitr_rc rc;
@@ -184,15 +220,25 @@ static enum pitr_rc check_dest(struct job *j, struct dest *d, struct pitr_err *e
         return err_sys(err, PITR_IO, "could not examine \"%s\"", d->path);
     }
     if (!S_ISDIR(st.st_mode)) {
-        return err_set(err, PITR_CONFIG, "\"%s\" exists and is not a directory", d->path);
+        return record ? refuse_location(d, PITR_CONFIG, err, "exists and is not a directory")
+                      : err_set(err, PITR_CONFIG, "\"%s\" exists and is not a directory", d->path);
     }
     if (server_running(d->path)) {
-        return err_set(err, PITR_CONFIG,
-                       "\"%s\" belongs to a running PostgreSQL server (postmaster.pid): stop it "
-                       "first, or restore into another directory",
-                       d->path);
+        return record ? refuse_location(d, PITR_CONFIG, err,
+                                        "belongs to a running PostgreSQL server (postmaster.pid)")
+                      : err_set(err, PITR_CONFIG,
+                                "\"%s\" belongs to a running PostgreSQL server (postmaster.pid): "
+                                "stop it first, or restore into another directory",
+                                d->path);
     }
     rc = dir_is_empty(d->path, &empty, err);
+    /* --force moves aside only what the user named; a location from the backup record is never
+     * moved (the repository must not choose a directory of ours to empty), even with --force */
+    if (rc == PITR_OK && !empty && record) {
+        return refuse_location(d, PITR_CONFIG, err,
+                               "is not empty, and a location from the backup record is never "
+                               "moved aside, even with --force");
+    }
     if (rc == PITR_OK && !empty && !j->o->force) {
         return err_set(err, PITR_CONFIG,
                        "\"%s\" is not empty: restore into an empty directory, or use --force to "
@@ -203,7 +249,7 @@ static enum pitr_rc check_dest(struct job *j, struct dest *d, struct pitr_err *e
     return rc;
 }
 
-/* The location tablespace oid at `location` is restored to. */
+/* Where the user mapped the tablespace at `location` (--tablespace-map), or NULL. */
 static const char *mapped_location(const struct restore_options *o, const char *location)
 {
     for (size_t i = 0; i < o->n_moves; i++) {
@@ -211,32 +257,55 @@ static const char *mapped_location(const struct restore_options *o, const char *
             return o->moves[i].to;
         }
     }
-    return location;
+    return NULL;
 }
 
-/* No destination may lie inside another: files of one would be written into the other. */
+static char *describe_dest(const struct dest *d)
+{
+    return d->oid == 0 ? xstrdup("the data directory")
+                       : xasprintf("the destination of tablespace %u", d->oid);
+}
+
+/* No destination may lie inside another: files of one would be written into the other. Paths
+ * are normalised and resolved, so comparing components is enough. */
 static enum pitr_rc check_overlaps(const struct job *j, struct pitr_err *err)
 {
     for (size_t a = 0; a < j->n_dests; a++) {
         for (size_t c = a + 1; c < j->n_dests; c++) {
-            size_t la = strlen(j->dests[a].path);
-            size_t lc = strlen(j->dests[c].path);
-            const char *shorter = la <= lc ? j->dests[a].path : j->dests[c].path;
-            const char *longer = la <= lc ? j->dests[c].path : j->dests[a].path;
-            size_t ls = strlen(shorter);
+            const struct dest *inner = &j->dests[a];
+            const struct dest *outer = &j->dests[c];
+            char *name;
+            enum pitr_rc rc;
 
-            if (strncmp(shorter, longer, ls) == 0 && (longer[ls] == '\0' || longer[ls] == '/')) {
+            if (dest_path_within(outer->path, inner->path)) {
+                inner = &j->dests[c];
+                outer = &j->dests[a];
+            } else if (!dest_path_within(inner->path, outer->path)) {
+                continue;
+            }
+            if (inner->origin != DEST_RECORD && outer->origin != DEST_RECORD) {
                 return err_set(err, PITR_CONFIG,
                                "\"%s\" and \"%s\" overlap: restore the data directory and each "
                                "tablespace into separate directories (--tablespace-map)",
                                j->dests[a].path, j->dests[c].path);
             }
+            name = describe_dest(inner->origin == DEST_RECORD ? outer : inner);
+            rc = inner->origin == DEST_RECORD
+                     ? refuse_location(inner, PITR_CONFIG, err, "lies inside %s, \"%s\"", name,
+                                       outer->path)
+                     : refuse_location(outer, PITR_CONFIG, err, "contains %s, \"%s\"", name,
+                                       inner->path);
+            free(name);
+            return rc;
         }
     }
     return PITR_OK;
 }
 
-static enum pitr_rc plan_dests(struct job *j, struct pitr_err *err)
+/* Decides each destination's path, without looking at what is there. A location from the
+ * backup record is kept as written (it is checked, never resolved), so the plan shows exactly
+ * where files would go. */
+static enum pitr_rc resolve_dests(struct job *j, struct pitr_err *err)
 {
     const struct backup_record *b = &j->plan.backup;
     enum pitr_rc rc;
@@ -256,28 +325,102 @@ static enum pitr_rc plan_dests(struct job *j, struct pitr_err *err)
     }
     j->dests = xcalloc(b->n_tablespaces + 1, sizeof(*j->dests));
     rc = absolute_path(j->o->target_dir, &j->dests[0].path, err);
+    j->dests[0].origin = DEST_TARGET_DIR;
     j->n_dests = 1;
     for (size_t t = 0; rc == PITR_OK && t < b->n_tablespaces; t++) {
         struct dest *d = &j->dests[j->n_dests];
+        const char *to = mapped_location(j->o, b->tablespaces[t].location);
 
+        d->oid = b->tablespaces[t].oid;
+        d->location = b->tablespaces[t].location;
         if (j->o->tablespace_root != NULL) {
             /* a drill never writes to (or refuses over) a production tablespace's location */
-            char *loc = xasprintf("%s/%u", j->o->tablespace_root, b->tablespaces[t].oid);
+            char *loc = xasprintf("%s/%u", j->o->tablespace_root, d->oid);
 
+            d->origin = DEST_DRILL;
             rc = absolute_path(loc, &d->path, err);
             free(loc);
+        } else if (to != NULL) {
+            d->origin = DEST_MAPPED;
+            rc = absolute_path(to, &d->path, err);
         } else {
-            rc = absolute_path(mapped_location(j->o, b->tablespaces[t].location), &d->path, err);
+            d->origin = DEST_RECORD;
+            d->path = xstrdup(d->location);
         }
-        d->oid = b->tablespaces[t].oid;
         j->n_dests++;
     }
+    return rc;
+}
+
+/* The destinations, as part of the plan: everything the restore will write. */
+static void print_dests(const struct job *j)
+{
+    static const char *const origins[] = {
+        [DEST_TARGET_DIR] = "--target-dir",
+        [DEST_MAPPED] = "--tablespace-map",
+        [DEST_RECORD] = "its location in the backup",
+        [DEST_DRILL] = "the drill's directory",
+    };
+
+    say(j, "  data dir:     %s\n", j->dests[0].path);
+    for (size_t i = 1; i < j->n_dests; i++) {
+        const struct dest *d = &j->dests[i];
+        char *location = dest_printable(d->location);
+        char *path = dest_printable(d->path);
+
+        say(j, "  tablespace:   %u at %s -> %s (%s)\n", d->oid, location, path, origins[d->origin]);
+        free(location);
+        free(path);
+    }
+}
+
+/* Checks every location taken from the backup record against dest.h's rules: as text, or
+ * (on_disk) the components that exist. */
+static enum pitr_rc check_record_locations(const struct job *j, bool on_disk, struct pitr_err *err)
+{
+    struct dest_protected *prot = NULL;
+    size_t n_prot = 0;
+    enum pitr_rc rc = PITR_OK;
+
+    if (!on_disk) {
+        dest_protected_list(&prot, &n_prot);
+    }
+    for (size_t i = 1; rc == PITR_OK && i < j->n_dests; i++) {
+        const struct dest *d = &j->dests[i];
+
+        if (d->origin != DEST_RECORD) {
+            continue;
+        }
+        rc = on_disk ? dest_check_components(d->path, err)
+                     : dest_check_record_location(d->location, prot, n_prot, err);
+        if (rc != PITR_OK) {
+            rc = refuse_location(d, rc, err, "%s", err->msg);
+        }
+    }
+    dest_protected_free(prot, n_prot);
+    return rc;
+}
+
+/* Decides, prints and checks every destination; writes nothing. */
+static enum pitr_rc plan_dests(struct job *j, struct pitr_err *err)
+{
+    enum pitr_rc rc = resolve_dests(j, err);
+
+    if (rc == PITR_OK) {
+        print_dests(j);
+        rc = check_record_locations(j, false, err);
+    }
+    /* overlaps before the disk: a location inside a data directory not yet created is named as
+     * such, not as a missing parent */
     if (rc == PITR_OK) {
         rc = check_overlaps(j, err);
     }
+    if (rc == PITR_OK) {
+        rc = check_record_locations(j, true, err);
+    }
     for (size_t i = 0; rc == PITR_OK && i < j->n_dests; i++) {
         rc = check_dest(j, &j->dests[i], err);
-        if (rc != PITR_OK && j->dests[i].oid != 0) {
+        if (rc != PITR_OK && j->dests[i].origin == DEST_MAPPED) {
             err_prefix(err, "tablespace %u (map it elsewhere with --tablespace-map OLD=NEW)",
                        j->dests[i].oid);
         }
@@ -295,6 +438,12 @@ static enum pitr_rc prepare_dest(struct job *j, struct dest *d, struct pitr_err 
         time_t now = time(NULL);
         struct tm tm;
 
+        /* checked as absent, now present: only the user's own choices are ever moved aside */
+        if (d->origin == DEST_RECORD) {
+            return refuse_location(d, PITR_CONFIG, err,
+                                   "appeared while restoring, and a location from the backup "
+                                   "record is never moved aside");
+        }
         gmtime_r(&now, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
         d->saved_path = xasprintf("%s.pitr-saved-%s", d->path, stamp);

@@ -49,8 +49,9 @@ expect_status "a non-empty target directory is refused" 1 as_pg "$RESTORE" --con
 expect_in_err "suggesting --force" "is not empty: .* --force"
 check "and left alone" test -f "$WORK/busy/precious"
 expect_status "the tablespace's original location, in use, is refused" 1 as_pg "$RESTORE" \
-    --config "$CONF" --target-dir "$WORK/tsbusy" --to latest
-expect_in_err "suggesting --tablespace-map" "tablespace [0-9]+ .*--tablespace-map"
+    --config "$CONF" --target-dir "$WORK/tsbusy" --to latest --force
+expect_in_err "even with --force, suggesting --tablespace-map" "tablespace [0-9]+: its location in the backup record, \"$TS_DIR\", is not empty, .* even with --force; restore it elsewhere with --tablespace-map OLD=NEW"
+check "and nothing is written or moved aside" test ! -e "$WORK/tsbusy" -a -z "$(ls -d "$TS_DIR".pitr-saved-* 2>/dev/null)"
 as_pg mkdir "$WORK/ov"
 expect_status "a tablespace mapped inside the data directory is refused" 1 as_pg "$RESTORE" \
     --config "$CONF" --target-dir "$WORK/ov" --tablespace-map "$TS_DIR=$WORK/ov/ts" --to latest
