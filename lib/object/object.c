@@ -436,13 +436,14 @@ static enum pitr_rc prefix_check(const uint8_t *p, size_t len, const struct key 
         }
         return PITR_OK;
     }
+    str_hex_encode(p + 8, KEY_ID_LEN, have);
     if (ring == NULL) {
-        return err_set(err, PITR_CONFIG, "object \"%s\" is encrypted: set encryption_key_file",
-                       name);
+        return err_set(err, PITR_CONFIG,
+                       "object \"%s\" is encrypted (key id %s): set encryption_key_file", name,
+                       have);
     }
     out->key = key_ring_find(ring, p + 8);
     if (out->key == NULL) {
-        str_hex_encode(p + 8, KEY_ID_LEN, have);
         return err_set(err, PITR_CONFIG,
                        "object \"%s\" was encrypted with a different key (key id %s): check "
                        "encryption_key_file and encryption_old_key_files",

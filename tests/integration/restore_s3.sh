@@ -17,10 +17,10 @@ source "$(dirname "$0")/restore_suite.inc"
 
 expect_status "a restore without the key is refused" 1 as_pg env PITR_ENCRYPTION_KEY_FILE= \
     "$RESTORE" --config "$CONF" --target-dir "$WORK/nokey" --to latest
-expect_in_err "naming the key the repository needs" "encrypted with key [0-9a-f]{16}, but no key is configured"
+expect_in_err "naming the key the repository needs" "is encrypted \(key id [0-9a-f]{16}\): set encryption_key_file"
 expect_status "a restore with another key is refused" 1 as_pg env \
     PITR_ENCRYPTION_KEY_FILE="$WORK/other-key" "$RESTORE" --config "$CONF" --target-dir "$WORK/otherkey" --to latest
-expect_in_err "saying the key differs" "a different key is configured"
+expect_in_err "saying the key differs" "encrypted with a different key \(key id [0-9a-f]{16}\)"
 check "neither wrote anything" test ! -e "$WORK/nokey" -a ! -e "$WORK/otherkey"
 expect_status "pitr-catalog check passes on S3" 0 as_pg "$CATALOG" --config "$CONF" check
 

@@ -30,7 +30,7 @@ static const uint8_t secret_b[] = "0123456789abcdef0123456789abcdef-key-b";
 #define MSG_PLAIN                                                                                  \
     "object \"" TEST_NAME "\" is not encrypted, but an encryption key is configured: refusing it " \
     "as unauthenticated (it was not written with this key)"
-#define MSG_NO_KEY "object \"" TEST_NAME "\" is encrypted: set encryption_key_file"
+#define MSG_NO_KEY_FMT "object \"%s\" is encrypted (key id %s): set encryption_key_file"
 #define MSG_SHORT "object \"" TEST_NAME "\" is corrupt: shorter than its header"
 
 struct combo {
@@ -280,7 +280,8 @@ START_TEST(test_object_reader_key_errors)
     buf_init(&plain, 1u << 20);
     encode(&c, a, data, sizeof(data), sizeof(data), &stored, &sum);
     ck_assert_int_eq(decode(NULL, stored.data, stored.len, 64, &plain, &err, NULL), PITR_CONFIG);
-    ck_assert_str_eq(err.msg, "object \"test/obj\" is encrypted: set encryption_key_file");
+    ck_assert_ptr_nonnull(strstr(err.msg, "object \"test/obj\" is encrypted (key id "));
+    ck_assert_ptr_nonnull(strstr(err.msg, "): set encryption_key_file"));
     ck_assert_int_eq(decode(b, stored.data, stored.len, 64, &plain, &err, NULL), PITR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "was encrypted with a different key (key id "));
     ck_assert_uint_eq(plain.len, 0);
@@ -670,7 +671,7 @@ START_TEST(test_object_reader_key_ring)
     }
     str_hex_encode(id, KEY_ID_LEN, hex);
     if (rings[_i].msg == MSG_ENCRYPTED) {
-        snprintf(want, sizeof(want), "%s", MSG_NO_KEY);
+        snprintf(want, sizeof(want), MSG_NO_KEY_FMT, TEST_NAME, hex);
     } else if (rings[_i].msg == MSG_OTHER_KEY) {
         snprintf(want, sizeof(want),
                  "object \"%s\" was encrypted with a different key (key id %s): check "
@@ -860,7 +861,14 @@ START_TEST(test_object_reader_format_1)
     ck_assert_mem_eq(sum.key_id, ida, KEY_ID_LEN);
     buf_reset(&plain);
     ck_assert_int_eq(decode(NULL, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CONFIG);
-    ck_assert_str_eq(err.msg, MSG_NO_KEY);
+    {
+        char hexa[2 * KEY_ID_LEN + 1];
+        char want[512];
+
+        str_hex_encode(ida, KEY_ID_LEN, hexa);
+        snprintf(want, sizeof(want), MSG_NO_KEY_FMT, TEST_NAME, hexa);
+        ck_assert_str_eq(err.msg, want);
+    }
     ck_assert_int_eq(decode(b, stored.data, stored.len, 4096, &plain, &err, NULL), PITR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "was encrypted with a different key"));
     /* relabelled as format 2, it lacks a binding */
