@@ -105,8 +105,10 @@ done
 n=$(most_in_flight "$WORK/flight.1")
 check "concurrency 1 sends one part at a time ($n in flight at most)" test "$n" = 1
 n=$(most_in_flight "$WORK/flight.4")
+# never more than 4 is the bound that holds memory; how many overlap beyond 2 depends on how
+# busy the machine is, so only overlap itself is asserted
 check "concurrency 4 sends parts side by side, never more than 4 ($n in flight at most)" \
-    test "$n" -ge 3 -a "$n" -le 4
+    test "$n" -ge 2 -a "$n" -le 4
 check "and leaves no unfinished upload" no_uploads_left
 
 # a connection cut 3 MB into a part: retried, that part alone, and the object is intact
