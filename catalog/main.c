@@ -432,6 +432,9 @@ static void print_key_use(const struct ctx *c, const struct catalog_verify *r)
 {
     char current[17];
 
+    if (c->repo.key == NULL) {
+        return; /* without a key there is nothing to retire */
+    }
     repo_key_id_hex(c->repo.key, current);
     for (size_t i = 0; i < r->n_keys; i++) {
         const char *id = r->keys[i].key_id;
