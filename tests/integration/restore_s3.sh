@@ -24,4 +24,30 @@ expect_in_err "saying the key differs" "encrypted with a different key \(key id 
 check "neither wrote anything" test ! -e "$WORK/nokey" -a ! -e "$WORK/otherkey"
 expect_status "pitr-catalog check passes on S3" 0 as_pg "$CATALOG" --config "$CONF" check
 
+# --- someone with write access to the bucket but no key swaps two valid segments ------------------
+TOOL="$PITR_BIN_DIR/pitr-storage-tool"
+tool() {
+    AWS_ACCESS_KEY_ID=$(awk -F' = ' '/aws_access_key_id/ {print $2}' "$CREDS") \
+        AWS_SECRET_ACCESS_KEY=$S3_SECRET PITR_S3_ENDPOINT=$PITR_S3_ENDPOINT \
+        PITR_S3_CA_FILE=$PITR_S3_CA_FILE "$TOOL" "s3://$PITR_S3_BUCKET/pitr" "$@"
+}
+FOLDER="$CLUSTER/wal/${LAST:0:16}"
+PREV=$(tool list "$FOLDER" | cut -f1 | grep -E "/[0-9A-F]{24}\$" | sort | grep -B1 "/$LAST\$" | head -1)
+tool get "$FOLDER/$LAST" "$WORK/last.obj"
+tool get "$PREV" "$WORK/prev.obj"
+tool rm "$FOLDER/$LAST"
+tool put "$FOLDER/$LAST" "$WORK/prev.obj"
+expect_status "a swapped segment on S3: fetch stops recovery (255)" 255 \
+    as_pg "$FETCH" --config "$CONF" "$LAST" "$WORK/swapped"
+expect_in_err "as written under another name" "$LAST\" failed authentication: it was written under another name"
+expect_status "the plan refuses it before writing anything (a ranged read per segment)" 1 \
+    as_pg "$RESTORE" --config "$CONF" --target-dir "$WORK/swapplan" --tablespace-map "$TS_DIR=$WORK/swapplan.ts1" --to latest --timeline 1
+expect_in_err "naming it" "WAL segment $LAST cannot be used: .*failed authentication"
+check "nothing was written" test ! -e "$WORK/swapplan" -a ! -e "$WORK/swapplan.ts1"
+expect_status "pitr-catalog check reports it" 1 as_pg "$CATALOG" --config "$CONF" check
+check "naming it" grep -q "$LAST\" failed authentication" "$WORK/last.out"
+tool rm "$FOLDER/$LAST"
+tool put "$FOLDER/$LAST" "$WORK/last.obj"
+expect_status "the original segment fetches again" 0 as_pg "$FETCH" --config "$CONF" "$LAST" "$WORK/orig"
+
 finish
