@@ -468,6 +468,31 @@ static enum pitr_rc object_key(const struct job *j, const char *name, char out[K
     return backup_key(j->repo.cluster, j->plan.backup.id, name, out, KEY_MAX, err);
 }
 
+/* Before anything is written, every object of the backup must be there and, with a key, be the
+ * object its name says (its first 64 bytes, one ranged read each): a forged or swapped object
+ * is refused while the destinations are still untouched. Its content is checked as it is read. */
+static enum pitr_rc check_backup_objects(const struct job *j, struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+
+    for (size_t i = 0; rc == PITR_OK && i < j->plan.backup.n_objects; i++) {
+        char key[KEY_MAX];
+
+        rc = object_key(j, j->plan.backup.objects[i].name, key, err);
+        if (rc == PITR_OK) {
+            rc = repo_check_object(&j->repo, key, err);
+        }
+        if (rc == PITR_NOT_FOUND) {
+            rc = err_set(err, PITR_CORRUPT,
+                         "%s is missing from the repository: backup %s is damaged", key,
+                         j->plan.backup.id);
+        } else if (rc != PITR_OK) {
+            err_prefix(err, "backup %s cannot be restored", j->plan.backup.id);
+        }
+    }
+    return rc;
+}
+
 static void on_read(void *arg, uint64_t bytes)
 {
     struct job *j = arg;
@@ -1008,6 +1033,9 @@ enum pitr_rc restore_run(const struct config *cfg, const struct restore_options 
     }
     if (rc == PITR_OK) {
         rc = plan_dests(&j, err);
+    }
+    if (rc == PITR_OK) {
+        rc = check_backup_objects(&j, err);
     }
     if (rc == PITR_OK && opts->dry_run) {
         say(&j, "dry run: nothing was written\n");

@@ -128,10 +128,10 @@ cp -p "$WORK/info.saved" "$INFO"
 # 4. one backup's tar copied into another backup
 cp -p "$OBJ2" "$WORK/tar.saved"
 cp -p "$OBJ1" "$OBJ2"
-expect_status "a backup object from another backup: the restore fails" 1 as_pg "$RESTORE" --config "$CONF" \
+expect_status "a backup object from another backup: the restore is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/mixed" --to latest --backup "$ID2"
-expect_in_err "naming it" "$ID2/base.tar\" failed authentication"
-check "and the directory is never configured for recovery" test ! -e "$WORK/mixed/recovery.signal"
+expect_in_err "naming it" "backup $ID2 cannot be restored: object \"$CLUSTER/backup/$ID2/base.tar\" failed authentication"
+check "before anything is written" test ! -e "$WORK/mixed"
 cp -p "$WORK/tar.saved" "$OBJ2"
 
 # 5. the cluster record replaced by a plaintext one
