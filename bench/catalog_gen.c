@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/strutil.h"
 #include "catalog/catalog.h"
+#include "crypto/key.h"
 #include "pg/wal.h"
 #include "repo/backup.h"
 #include "repo/repo.h"
@@ -166,10 +167,12 @@ int main(int argc, char **argv)
     uint64_t backups;
     enum pitr_rc rc;
 
-    if (argc != 5 || str_parse_u64(argv[3], "SEGMENTS", &segments, &err) != PITR_OK ||
+    if ((argc != 5 && argc != 6) ||
+        str_parse_u64(argv[3], "SEGMENTS", &segments, &err) != PITR_OK ||
         str_parse_u64(argv[4], "BACKUPS", &backups, &err) != PITR_OK || segments < 16 ||
         backups < 1) {
-        fprintf(stderr, "usage: catalog_gen REPO_DIR CLUSTER SEGMENTS(>=16) BACKUPS(>=1)\n");
+        fprintf(stderr,
+                "usage: catalog_gen REPO_DIR CLUSTER SEGMENTS(>=16) BACKUPS(>=1) [KEY_FILE]\n");
         return 2;
     }
     params.dir = argv[1];
@@ -181,7 +184,16 @@ int main(int argc, char **argv)
     memset(&repo, 0, sizeof(repo));
     repo.storage = s;
     repo.cluster = argv[2];
-    rc = repo_cluster_bind(&repo, &info, &err);
+    rc = PITR_OK;
+    if (argc == 6) {
+        /* a keyed repository: records encrypted, catalog lines with MACs, as pitr writes them */
+        repo.key = key_load_file(argv[5], &err);
+        rc = repo.key == NULL ? err.rc : PITR_OK;
+        repo_key_id_hex(repo.key, info.key_id);
+    }
+    if (rc == PITR_OK) {
+        rc = repo_cluster_bind(&repo, &info, &err);
+    }
     for (uint64_t log = 0; rc == PITR_OK && log <= segments / PER_FOLDER; log++) {
         rc = write_folder(&repo, log, segments, &err);
     }
@@ -199,6 +211,7 @@ int main(int argc, char **argv)
         print_time("time_middle", segments / 2 + segments / 10);
     }
     storage_free(s);
+    key_free(repo.key);
     if (rc != PITR_OK) {
         fprintf(stderr, "catalog_gen: %s\n", err.msg);
         return 1;
