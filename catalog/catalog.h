@@ -13,14 +13,19 @@
  * nobody without the key can add or change a fact:
  *
  *   seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=12
- *       first=2026-01-08T14:25:01.123456Z last=2026-01-08T14:29:59.654321Z ~0123456789abcdef
+ *       first=2026-01-08T14:25:01.123456Z last=2026-01-08T14:29:59.654321Z stored=2123456
+ *       ~0123456789abcdef
  *   rp 000000010000000000000003 lsn=0/3000100 time=2026-01-08T14:27:00.000000Z name=before_drop
  * ~...
  *
  * Nothing is ever removed from an entry's folder by a merge, and a merge writes the union of what
  * it read, so concurrent writers can only make a .cat file lag behind the entries, never lose
  * one: readers always add the entries a folder's .cat file does not have. The catalog is derived
- * data: `pitr-catalog rebuild` recreates it from the WAL objects. */
+ * data: `pitr-catalog rebuild` recreates it from the WAL objects.
+ *
+ * `stored` is the size of the WAL object in the repository (compressed, encrypted), so a listing
+ * of a WAL folder shows whether each object is still the one archived; entries written before
+ * pitr recorded it lack the field, and for them only the object's existence can be checked. */
 #ifndef PITR_CATALOG_CATALOG_H
 #define PITR_CATALOG_CATALOG_H
 
@@ -44,6 +49,7 @@ struct catalog_seg {
     uint32_t xacts;        /* commit and abort records in it: each can end a recovery to a time */
     int64_t first_xact_us; /* valid when xacts > 0 */
     int64_t last_xact_us;
+    uint64_t stored_size; /* bytes of the WAL object in the repository; 0: not recorded */
 };
 
 /* A restore point (pg_create_restore_point) found in a segment. */
@@ -75,8 +81,9 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name,
                            const struct repo_session *repo, struct catalog_wal *w,
                            struct pitr_err *err) PITR_MUST_CHECK;
 
-/* Sorts w by (tli, segno) and drops duplicate segments and restore points (which of two
- * entries for one segment stays is unspecified: both describe the same bytes). */
+/* Sorts w by (tli, segno) and drops duplicate segments and restore points (of two entries for
+ * one segment, one that records the stored size stays; otherwise which one is unspecified: both
+ * describe the same bytes). */
 void catalog_wal_normalize(struct catalog_wal *w);
 void catalog_wal_fini(struct catalog_wal *w);
 

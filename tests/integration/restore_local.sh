@@ -30,8 +30,8 @@ expect_in_err "asking for exactly one" "exactly one target"
 expect_status "an unknown restore point is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/x" --to-name no_such_point
 expect_in_err "naming it" "restore point \"no_such_point\" is not in the archived WAL after backup $ID"
-check "the catalog has an entry per archived segment, with commit times" \
-    grep -q "^seg $LAST size=1048576 archived=[0-9T:.-]*Z xacts=[1-9][0-9]* first=.* last=.* ~[0-9a-f]\{16\}\$" \
+check "the catalog has an entry per archived segment, with commit times and the object's size" \
+    grep -q "^seg $LAST size=1048576 archived=[0-9T:.-]*Z xacts=[1-9][0-9]* first=.* last=.* stored=$(stat -c %s "$REPO/$CLUSTER/wal/${LAST:0:16}/$LAST") ~[0-9a-f]\{16\}\$" \
     "$REPO/$CLUSTER/catalog/wal/${LAST:0:16}/$LAST"
 check "and the restore point" grep -rq "^rp .* name=after_two ~" "$REPO/$CLUSTER/catalog/wal/"
 expect_status "--backup with a target before it is refused" 1 as_pg "$RESTORE" --config "$CONF" \

@@ -138,6 +138,7 @@ static void assert_seg_eq(const struct catalog_seg *a, const struct catalog_seg 
     ck_assert_uint_eq(a->xacts, b->xacts);
     ck_assert_int_eq(a->first_xact_us, b->first_xact_us);
     ck_assert_int_eq(a->last_xact_us, b->last_xact_us);
+    ck_assert_uint_eq(a->stored_size, b->stored_size);
 }
 
 /* One line "<content> ~<checksum>\n", signed as the catalog signs lines. */
@@ -233,6 +234,39 @@ START_TEST(test_catalog_entry_round_trip_edges)
     g.first_xact_us = 1;
     g.last_xact_us = 1;
     format_entry(&g, NULL, 0, &text);
+    parse_ok(&text, &w);
+    ck_assert_uint_eq(w.n_segs, 1);
+    assert_seg_eq(&w.segs[0], &g);
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+}
+END_TEST
+
+/* The stored size is written last, only when known, and read back exactly; a line without it
+ * (written before pitr recorded it) reads as 0, "not recorded". */
+static const struct {
+    uint64_t stored;
+    uint32_t xacts;
+    const char *tail; /* how the line ends, before its checksum */
+} stored_cases[] = {
+    {0, 0, " xacts=0 ~"},
+    {0, 3, " last=2026-01-08T14:35:59.999999Z ~"},
+    {1, 0, " xacts=0 stored=1 ~"},
+    {2123456, 3, " last=2026-01-08T14:35:59.999999Z stored=2123456 ~"},
+    {UINT64_MAX, 1, " stored=18446744073709551615 ~"},
+};
+
+START_TEST(test_catalog_entry_round_trip_stored)
+{
+    struct catalog_seg g = seg_of(1, 5, stored_cases[_i].xacts);
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+
+    g.stored_size = stored_cases[_i].stored;
+    format_entry(&g, NULL, 0, &text);
+    ck_assert_msg(strstr((char *)text.data, stored_cases[_i].tail) != NULL, "%s",
+                  (char *)text.data);
+    ck_assert_int_eq(strstr((char *)text.data, "stored=") != NULL, stored_cases[_i].stored > 0);
     parse_ok(&text, &w);
     ck_assert_uint_eq(w.n_segs, 1);
     assert_seg_eq(&w.segs[0], &g);
@@ -441,6 +475,21 @@ static const struct {
      "name of 64 bytes once unescaped"},
     {"rp 00000001.history lsn=0/3000100 time=2026-01-08T14:30:00.000000Z name=x",
      "rp of a history file"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=0",
+     "stored size 0 (never written: an object has a header)"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=",
+     "empty stored size"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=-5",
+     "negative stored size"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=2MB",
+     "stored size with a unit"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=18446744073709551616",
+     "stored size over 64 bits"},
 };
 
 START_TEST(test_catalog_parse_malformed_line)
@@ -478,14 +527,15 @@ START_TEST(test_catalog_parse_hand_written)
     ck_assert_int_eq(buf_printf(&text, &err, "pitr-catalog 1\n"), PITR_OK);
     append_signed(&text,
                   "seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z "
-                  "xacts=2 first=2026-01-08T14:30:00.000000Z last=2026-01-08T14:30:00.000000Z "
-                  "future=field");
+                  "xacts=2 stored=77 first=2026-01-08T14:30:00.000000Z "
+                  "last=2026-01-08T14:30:00.000000Z future=field");
     append_signed(&text, "rp 000000010000000000000003 lsn=0/3000100 "
                          "time=2026-01-08T14:30:00.000000Z name=a%25%7eb%e9");
     parse_ok(&text, &w);
     ck_assert_uint_eq(w.n_segs, 1);
     ck_assert_uint_eq(w.segs[0].xacts, 2);
     ck_assert_int_eq(w.segs[0].first_xact_us, T0);
+    ck_assert_uint_eq(w.segs[0].stored_size, 77); /* fields are found wherever they are */
     ck_assert_uint_eq(w.n_rps, 1);
     ck_assert_str_eq(w.rps[0].name, "a%~b\xe9");
     catalog_wal_fini(&w);
@@ -763,6 +813,29 @@ START_TEST(test_catalog_wal_normalize)
     ck_assert_ptr_null(w.segs);
     catalog_wal_normalize(&w);
     ck_assert_int_eq(catalog_find(&w, 1, 3), -1);
+}
+END_TEST
+
+/* Of two entries for one segment, the one that records the stored size stays, in either order:
+ * it is what lets a listing check the object. */
+START_TEST(test_catalog_wal_normalize_keeps_stored)
+{
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+
+    w.segs = calloc(5, sizeof(*w.segs));
+    w.segs[w.n_segs++] = seg_of(1, 3, 1);
+    w.segs[w.n_segs++] = seg_of(1, 3, 1);
+    w.segs[w.n_segs - 1].stored_size = 333;
+    w.segs[w.n_segs++] = seg_of(1, 4, 1);
+    w.segs[w.n_segs - 1].stored_size = 444;
+    w.segs[w.n_segs++] = seg_of(1, 4, 1);
+    w.segs[w.n_segs++] = seg_of(1, 5, 1);
+    catalog_wal_normalize(&w);
+    ck_assert_uint_eq(w.n_segs, 3);
+    ck_assert_uint_eq(w.segs[0].stored_size, 333);
+    ck_assert_uint_eq(w.segs[1].stored_size, 444);
+    ck_assert_uint_eq(w.segs[2].stored_size, 0);
+    catalog_wal_fini(&w);
 }
 END_TEST
 
@@ -1129,6 +1202,36 @@ START_TEST(test_catalog_merge_over_stale_cat)
     ck_assert_str_eq(merged(s, "0000000100000000", &w), "1,2,3,4,9");
     catalog_wal_fini(&w);
     buf_fini(&stale);
+    storage_free(s);
+}
+END_TEST
+
+/* The stored size survives every rewrite of the catalog: an entry's merge into its folder's file
+ * and expire's pruning of it. */
+START_TEST(test_catalog_merge_keeps_stored)
+{
+    struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct pitr_err err;
+
+    for (uint64_t segno = 1; segno <= 4; segno++) {
+        struct catalog_seg g = seg_of(1, segno, 1);
+
+        g.stored_size = segno == 2 ? 0 : 1000 + segno; /* 2: an entry of an older pitr */
+        ck_assert_int_eq(catalog_record_segment(&repo, &g, NULL, 0, &err), PITR_OK);
+    }
+    merge(s, 1, 1);
+    ck_assert_str_eq(merged(s, "0000000100000000", &w), "1,2,3,4");
+    ck_assert_uint_eq(w.segs[0].stored_size, 1001);
+    ck_assert_uint_eq(w.segs[1].stored_size, 0);
+    ck_assert_uint_eq(w.segs[3].stored_size, 1004);
+    catalog_wal_fini(&w);
+    ck_assert_msg(catalog_prune_folder(&repo, 1, 1, 3, SEG16, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_str_eq(merged(s, "0000000100000000", &w), "3,4");
+    ck_assert_uint_eq(w.segs[0].stored_size, 1003);
+    ck_assert_uint_eq(w.segs[1].stored_size, 1004);
+    catalog_wal_fini(&w);
     storage_free(s);
 }
 END_TEST
@@ -1659,6 +1762,8 @@ Suite *catalog_suite(void)
     tcase_add_loop_test(tc_format, test_catalog_entry_round_trip_names, 0,
                         sizeof(rp_names) / sizeof(rp_names[0]));
     tcase_add_test(tc_format, test_catalog_entry_round_trip_no_xacts);
+    tcase_add_loop_test(tc_format, test_catalog_entry_round_trip_stored, 0,
+                        sizeof(stored_cases) / sizeof(stored_cases[0]));
     tcase_add_test(tc_format, test_catalog_entry_round_trip_edges);
     tcase_add_test(tc_format, test_catalog_parse_accumulates);
     tcase_add_loop_test(tc_format, test_catalog_parse_flipped_byte, 0, 2);
@@ -1674,6 +1779,7 @@ Suite *catalog_suite(void)
     suite_add_tcase(s, tc_format);
 
     tcase_add_test(tc_norm, test_catalog_wal_normalize);
+    tcase_add_test(tc_norm, test_catalog_wal_normalize_keeps_stored);
     tcase_add_test(tc_norm, test_catalog_find_sizes);
     suite_add_tcase(s, tc_norm);
 
@@ -1681,6 +1787,7 @@ Suite *catalog_suite(void)
     tcase_add_test(tc_repo, test_catalog_merge_folder_union);
     tcase_add_test(tc_repo, test_catalog_merge_then_new_entry);
     tcase_add_test(tc_repo, test_catalog_merge_over_stale_cat);
+    tcase_add_test(tc_repo, test_catalog_merge_keeps_stored);
     tcase_add_test(tc_repo, test_catalog_load_timeline_from_segno);
     tcase_add_test(tc_repo, test_catalog_load_timeline_reads_entries_only_when_incomplete);
     tcase_add_test(tc_repo, test_catalog_load_timeline_damaged);
