@@ -144,6 +144,29 @@ void catalog_time_format(int64_t us, char out[CATALOG_TIME_LEN]);
 
 struct backup_record;
 
+/* Why the contiguous WAL stops at a segment. */
+enum catalog_gap {
+    CATALOG_GAP_NONE = 0,
+    CATALOG_GAP_UNCATALOGED, /* neither the catalog nor (when looked at) the repository has it */
+    CATALOG_GAP_MISSING,     /* the catalog lists it, but its object is not in the repository */
+    CATALOG_GAP_SIZE,        /* its object is not the size archived: truncated or replaced */
+};
+
+/* What keeps a segment from being recovered through, from its catalog entry (NULL: none) and its
+ * object as a listing of its folder shows it (NULL: not there). The object is the truth, and its
+ * size must be the one the catalog recorded; an entry that recorded none (written by an older
+ * pitr) can only show that the object exists. */
+enum catalog_gap catalog_seg_check(const struct catalog_seg *seg,
+                                   const struct repo_wal_object *obj);
+
+/* Describes, after the segment's name, why a segment stops the WAL ("is missing", "is 10 bytes in
+ * the repository, not the 20 archived (truncated or replaced)"), with the object's size found and
+ * the size recorded. */
+void catalog_gap_text(enum catalog_gap why, uint64_t found, uint64_t recorded, char *out,
+                      size_t size);
+/* The reason as one word for JSON: "not_in_catalog", "missing", "wrong_size" (NONE: ""). */
+const char *catalog_gap_code(enum catalog_gap why);
+
 /* One stretch of time a restore can reach: from a backup's consistency point (or the branch point
  * of its timeline) to the last transaction end in the contiguous WAL after it. */
 struct catalog_window {

@@ -4,6 +4,7 @@
  * inside a window continues it. */
 #include "catalog.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,43 @@
 #include "repo/repo.h"
 
 enum { HISTORY_MAX = 1024 * 1024 };
+
+enum catalog_gap catalog_seg_check(const struct catalog_seg *seg, const struct repo_wal_object *obj)
+{
+    if (obj == NULL) {
+        return seg != NULL ? CATALOG_GAP_MISSING : CATALOG_GAP_UNCATALOGED;
+    }
+    if (seg != NULL && seg->stored_size != 0 && obj->size != seg->stored_size) {
+        return CATALOG_GAP_SIZE;
+    }
+    return CATALOG_GAP_NONE;
+}
+
+void catalog_gap_text(enum catalog_gap why, uint64_t found, uint64_t recorded, char *out,
+                      size_t size)
+{
+    switch (why) {
+    case CATALOG_GAP_MISSING:
+        snprintf(out, size, "is missing from the repository (the catalog lists it)");
+        break;
+    case CATALOG_GAP_SIZE:
+        snprintf(out, size,
+                 "is %" PRIu64 " bytes in the repository, not the %" PRIu64
+                 " archived (truncated or replaced)",
+                 found, recorded);
+        break;
+    default:
+        snprintf(out, size, "is missing");
+        break;
+    }
+}
+
+const char *catalog_gap_code(enum catalog_gap why)
+{
+    static const char *const codes[] = {"", "not_in_catalog", "missing", "wrong_size"};
+
+    return codes[why];
+}
 
 struct tli_list {
     uint32_t *v;

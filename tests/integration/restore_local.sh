@@ -2,13 +2,25 @@
 # pitr-restore against a local repository: the shared scenario (restore_suite.inc: to a time, an
 # LSN, a restore point, the end, and onto a second timeline), then what a DBA must be stopped
 # from doing: targets outside the recoverable window, a non-empty or running data directory, a
-# damaged backup object, missing WAL.
+# damaged backup object, missing WAL (also WAL deleted or truncated behind pitr's back, in the
+# shared scenario).
 source "$(dirname "$0")/lib.inc"
 
 REPO="$WORK/repo"
 as_pg mkdir -p "$REPO"
 CONF="$WORK/pitr.conf"
 write_config "$CONF" "repo=$REPO" "compression=lz4"
+
+# what restore_suite.inc does to WAL objects behind pitr's back, on a directory
+wal_object() { echo "$REPO/$CLUSTER/wal/${1:0:16}/$1"; }
+wal_object_remove() { as_pg mv "$(wal_object "$1")" "$WORK/saved-$1"; }
+wal_object_shorten() { # prints the new size
+    as_pg cp -p "$(wal_object "$1")" "$WORK/saved-$1"
+    as_pg truncate -s $(($(stat -c %s "$(wal_object "$1")") / 2)) "$(wal_object "$1")"
+    stat -c %s "$(wal_object "$1")"
+}
+wal_object_put_back() { as_pg mv -f "$WORK/saved-$1" "$(wal_object "$1")"; }
+catalog_entry() { cat "$REPO/$CLUSTER/catalog/wal/${1:0:16}/$1"; }
 
 source "$(dirname "$0")/restore_suite.inc"
 
