@@ -176,8 +176,19 @@ struct catalog_window {
     char backup_id[32]; /* the backup it starts from ("" when inherited at a timeline switch) */
     uint64_t first_segno;
     uint64_t last_segno;
-    /* the first missing segment after last_segno when later WAL exists (a gap), else 0 */
+    /* the segment after last_segno when the window ends at a gap, else 0: missing with later WAL
+     * archived, or (verified) not in the repository at the size the catalog recorded */
     uint64_t gap_segno;
+    enum catalog_gap gap_reason;
+    uint64_t gap_size;     /* CATALOG_GAP_SIZE: the object's size in the repository */
+    uint64_t gap_recorded; /* and the size the catalog recorded */
+};
+
+/* The gaps of one timeline's WAL after its oldest backup started (or after it branched off): each
+ * one stops a recovery, whether or not a window runs into it. */
+struct catalog_tli_gaps {
+    uint32_t tli;
+    size_t gaps;
 };
 
 struct catalog_windows {
@@ -186,16 +197,21 @@ struct catalog_windows {
     struct catalog_rp *rps; /* every restore point inside a window (owned) */
     size_t n_rps;
     uint32_t seg_size;
+    struct catalog_tli_gaps *tlis; /* every timeline with WAL in the catalog, in order (owned) */
+    size_t n_tlis;
+    bool verified; /* the WAL objects were listed in the repository */
 };
 
 struct key;
 
 /* Computes the windows from the complete backups (oldest first) and the catalog of every
- * timeline the repository has WAL for (history files decrypted with k, which may be NULL). The
- * caller frees with catalog_windows_fini. */
+ * timeline the repository has WAL for (history files decrypted with the session's keys). With
+ * verify, the catalog is checked against the repository too, with one listing per WAL folder:
+ * a segment the catalog lists whose object is missing, or not the size recorded, is a gap (made
+ * outside pitr: a deleted or truncated object). The caller frees with catalog_windows_fini. */
 enum pitr_rc catalog_windows_compute(const struct repo_session *repo,
                                      const struct backup_record *backups, size_t n_backups,
-                                     struct catalog_windows *out,
+                                     bool verify, struct catalog_windows *out,
                                      struct pitr_err *err) PITR_MUST_CHECK;
 void catalog_windows_fini(struct catalog_windows *w);
 
