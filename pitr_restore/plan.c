@@ -368,7 +368,8 @@ static enum pitr_rc walk_wal(const struct repo_session *repo, const struct resto
             seg = at >= 0 ? &w.segs[at] : NULL;
             obj = repo_wal_folder_find(&objects, cur);
             why = catalog_seg_check(seg, obj);
-            if (why == CATALOG_GAP_NONE && repo->key != NULL) {
+            /* an object there but not authentic is an attack, not a gap: the whole plan fails */
+            if (obj != NULL && repo->key != NULL) {
                 rc = wal_authentic(repo, tli, cur, seg_size, err);
                 if (rc == PITR_NOT_FOUND) { /* removed since the listing */
                     why = seg != NULL ? CATALOG_GAP_MISSING : CATALOG_GAP_UNCATALOGED;

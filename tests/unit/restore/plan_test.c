@@ -13,6 +13,7 @@
 #include "base/strutil.h"
 #include "base/timestamp.h"
 #include "catalog/catalog.h"
+#include "crypto/key.h"
 #include "pg/wal.h"
 #include "plan.h"
 #include "repo/backup.h"
@@ -23,10 +24,27 @@
 enum { SEG16 = 16u << 20 };
 
 static const int64_t T0 = 1767882600LL; /* 2026-01-08 14:30:00 UTC */
+static const uint64_t SYSID = 7312345678901234567ull;
+
+/* The key of the repositories a test builds (NULL: unencrypted), and their session. */
+static struct key *test_key;
+
+static struct repo_session session(struct storage *s)
+{
+    struct repo_session repo;
+
+    memset(&repo, 0, sizeof(repo));
+    repo.storage = s;
+    repo.cluster = (char *)"c";
+    repo.key = test_key;
+    repo.info.sysid = SYSID;
+    repo.has_info = true;
+    return repo;
+}
 
 static void put_backup(struct storage *s, uint64_t start_lsn, uint64_t stop_lsn)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct backup_record r;
     struct buf text;
     struct pitr_err err;
@@ -43,6 +61,7 @@ static void put_backup(struct storage *s, uint64_t start_lsn, uint64_t stop_lsn)
     r.stop_time = T0 + 1;
     r.wal_seg_size = SEG16;
     r.pg_version_num = 150018;
+    r.sysid = SYSID;
     buf_init(&text, BACKUP_RECORD_MAX);
     ck_assert_int_eq(backup_record_format(&r, &text, &err), PITR_OK);
     ck_assert_msg(repo_put_text(&repo, "c/backup/20260108T143000Z/backup.info",
@@ -53,7 +72,7 @@ static void put_backup(struct storage *s, uint64_t start_lsn, uint64_t stop_lsn)
 
 static void put_wal(struct storage *s, uint64_t segno)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     char name[25];
     char key[256];
     struct wal_file f;
@@ -69,7 +88,7 @@ static void put_wal(struct storage *s, uint64_t segno)
 static void put_entry(struct storage *s, uint64_t segno, const uint64_t *offsets,
                       const char *const *names, size_t n)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct catalog_seg g;
     struct catalog_rp rps[4];
     struct pitr_err err;
@@ -104,7 +123,7 @@ static void wal_key(uint64_t segno, char *key, size_t size)
  * as pitr-archive writes them. */
 static void put_entry_sized(struct storage *s, uint64_t segno)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct catalog_seg g;
     struct storage_info info;
     char key[256];
@@ -137,7 +156,7 @@ static void remove_wal(struct storage *s, uint64_t segno)
 
 static uint64_t replace_wal(struct storage *s, uint64_t segno)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct storage_info info;
     char key[256];
     struct pitr_err err;
@@ -176,7 +195,7 @@ static uint64_t stored_size_of(struct storage *s, uint64_t segno)
 static enum pitr_rc plan_to(struct storage *s, enum restore_target target, struct restore_plan *p,
                             struct pitr_err *err)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct restore_options o;
 
     memset(&o, 0, sizeof(o));
@@ -187,7 +206,7 @@ static enum pitr_rc plan_to(struct storage *s, enum restore_target target, struc
 static enum pitr_rc plan_to_time(struct storage *s, int64_t us, struct restore_plan *p,
                                  struct pitr_err *err)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct restore_options o;
 
     memset(&o, 0, sizeof(o));
@@ -199,7 +218,7 @@ static enum pitr_rc plan_to_time(struct storage *s, int64_t us, struct restore_p
 static enum pitr_rc plan_to_name(struct storage *s, const char *name, struct restore_plan *p,
                                  struct pitr_err *err)
 {
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     struct restore_options o;
 
     memset(&o, 0, sizeof(o));
@@ -213,7 +232,7 @@ static enum pitr_rc plan_to_name(struct storage *s, const char *name, struct res
 static struct storage *repository(void)
 {
     struct storage *s = mem_storage_new();
-    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct repo_session repo = session(s);
     static const uint64_t in3[] = {0x100, 0x900000};
     static const char *const names3[] = {"before consistency", "after consistency"};
     static const uint64_t in5[] = {0x10, 0x20, 0x30};
@@ -458,6 +477,60 @@ START_TEST(test_restore_plan_object_needed_for_consistency)
 }
 END_TEST
 
+/* With a key, an object there but not authentic fails the plan, whatever its size: a valid
+ * segment copied over another is an attack to report, not a gap to restore around; one that is
+ * authentic but truncated is a gap. */
+START_TEST(test_restore_plan_object_keyed)
+{
+    static const char secret[] = "0123456789abcdef0123456789abcdef-plan-key";
+    struct pitr_err err;
+    struct storage *s;
+    struct restore_plan p;
+    struct buf obj;
+    char key6[256];
+    char key7[256];
+
+    test_key = key_from_secret((const uint8_t *)secret, strlen(secret), &err);
+    ck_assert_ptr_nonnull(test_key);
+    s = sized_repository();
+    ck_assert_msg(plan_to(s, RESTORE_TO_LATEST, &p, &err) == PITR_OK, "%s", err.msg);
+    ck_assert(p.authenticated);
+    ck_assert_uint_eq(p.end_segno, 9);
+    restore_plan_fini(&p);
+
+    /* segment 6's object in 7's place (another size: the content names 7 in 6's object) */
+    wal_key(6, key6, sizeof(key6));
+    wal_key(7, key7, sizeof(key7));
+    buf_init(&obj, 1 << 20);
+    ck_assert_int_eq(storage_get(s, key6, &obj, &err), PITR_OK);
+    ck_assert_int_eq(buf_append(&obj, (const uint8_t *)"x", 1, &err), PITR_OK);
+    remove_wal(s, 7);
+    ck_assert_int_eq(storage_put(s, key7, NULL, obj.data, obj.len, &err), PITR_OK);
+    ck_assert_int_eq(plan_to(s, RESTORE_TO_LATEST, &p, &err), PITR_CORRUPT);
+    ck_assert_msg(strncmp(err.msg, "WAL segment 000000010000000000000007 cannot be used: ", 53) ==
+                      0,
+                  "%s", err.msg);
+
+    /* the object's own first bytes, cut short: authentic, but not what was archived */
+    remove_wal(s, 7);
+    put_wal(s, 7);
+    buf_fini(&obj);
+    buf_init(&obj, 1 << 20);
+    ck_assert_int_eq(storage_get(s, key7, &obj, &err), PITR_OK);
+    remove_wal(s, 7);
+    ck_assert_int_eq(storage_put(s, key7, NULL, obj.data, obj.len - 1, &err), PITR_OK);
+    ck_assert_msg(plan_to(s, RESTORE_TO_LATEST, &p, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_uint_eq(p.end_segno, 6);
+    ck_assert_int_eq(p.missing, CATALOG_GAP_SIZE);
+    ck_assert_uint_eq(p.missing_size, obj.len - 1);
+    restore_plan_fini(&p);
+    buf_fini(&obj);
+    storage_free(s);
+    key_free(test_key);
+    test_key = NULL;
+}
+END_TEST
+
 /* A storage that counts what the plan asks of the WAL folders, passing everything on to the
  * in-memory one. */
 struct counting {
@@ -577,6 +650,7 @@ Suite *plan_suite(void)
     tcase_add_test(tc, test_restore_plan_object_wrong_size);
     tcase_add_test(tc, test_restore_plan_object_unsized);
     tcase_add_test(tc, test_restore_plan_object_needed_for_consistency);
+    tcase_add_test(tc, test_restore_plan_object_keyed);
     tcase_add_test(tc, test_restore_plan_lists_each_folder_once);
     suite_add_tcase(s, tc);
     return s;
