@@ -209,9 +209,10 @@ static enum pitr_rc hash_local(struct push *p, uint8_t out[32], struct pitr_err 
     return rc;
 }
 
-/* The object already exists: succeed only if it decodes cleanly to exactly our bytes. Never
- * overwrite it, whatever it holds: it may be the only copy of that WAL. */
-static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
+/* The object already exists: succeed only if it decodes cleanly to exactly our bytes, and then
+ * report its size in *stored. Never overwrite it, whatever it holds: it may be the only copy of
+ * that WAL. */
+static enum pitr_rc compare_existing(struct push *p, uint64_t *stored, struct pitr_err *err)
 {
     struct filter *sink = discard_sink_new();
     struct filter *reader = object_reader_new(sink, p->repo.key, p->repo.info.sysid, p->object_key);
@@ -236,6 +237,9 @@ static enum pitr_rc compare_existing(struct push *p, struct pitr_err *err)
                      " bytes, sha256 %.16s...): refusing to overwrite; another cluster may be "
                      "archiving into this repository, or this is a diverged timeline",
                      p->wal_name, theirs.raw_size, hex_theirs, p->size, hex_mine);
+    }
+    if (rc == PITR_OK) {
+        *stored = theirs.stored_size;
     }
     filter_free(reader);
     filter_free(sink);
@@ -273,11 +277,11 @@ static enum pitr_rc upload(struct push *p, struct object_summary *sum, struct pi
     return rc;
 }
 
-/* Records the archived segment in the catalog, and merges its folder's entries once the folder
- * is full. A failed entry fails the archive (PostgreSQL retries, and the identical re-archive
- * writes it), so the catalog never silently lacks a segment; a failed merge only costs readers a
- * listing, so it is a warning. */
-static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
+/* Records the archived segment, stored as an object of `stored` bytes, in the catalog, and
+ * merges its folder's entries once the folder is full. A failed entry fails the archive
+ * (PostgreSQL retries, and the identical re-archive writes it), so the catalog never silently
+ * lacks a segment; a failed merge only costs readers a listing, so it is a warning. */
+static enum pitr_rc record_in_catalog(struct push *p, uint64_t stored, struct pitr_err *err)
 {
     struct walscan_result r;
     struct catalog_seg seg;
@@ -297,6 +301,9 @@ static enum pitr_rc record_in_catalog(struct push *p, struct pitr_err *err)
     clock_gettime(CLOCK_REALTIME, &now);
     n_rps = catalog_seg_from_scan(&r, p->file.tli, wal_segno(&p->file, r.seg_size),
                                   (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, &seg, rps);
+    /* what a restore plan compares a listing of the folder with: a truncated or replaced object
+     * is found before a restore relies on it */
+    seg.stored_size = stored;
     if (r.restore_points_dropped > 0) {
         log_warn("\"%s\" holds more than %d restore points: the catalog lists the first %d",
                  p->wal_name, WALSCAN_MAX_RESTORE_POINTS, WALSCAN_MAX_RESTORE_POINTS);
@@ -359,6 +366,7 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
 {
     struct push p;
     struct object_summary sum;
+    uint64_t stored = 0;
     double start = now_ms();
     enum pitr_rc rc;
 
@@ -375,14 +383,15 @@ enum pitr_rc archive_push(const struct config *cfg, const char *wal_path, const 
     if (rc == PITR_OK) {
         p.chunk = xmalloc(PUSH_CHUNK);
         rc = upload(&p, &sum, err);
+        stored = sum.stored_size;
         if (rc == PITR_EXISTS) {
-            rc = compare_existing(&p, err);
+            rc = compare_existing(&p, &stored, err);
             if (rc == PITR_OK) {
                 log_info("\"%s\" was already archived with identical content", wal_name);
             }
         }
         if (rc == PITR_OK) {
-            rc = record_in_catalog(&p, err);
+            rc = record_in_catalog(&p, stored, err);
         }
         if (rc == PITR_OK && sum.stored_size > 0) {
             log_info("archived \"%s\" (%" PRIu64 " -> %" PRIu64 " bytes, %s%s) in %.0f ms",

@@ -155,6 +155,7 @@ static enum pitr_rc format_seg_line(const struct line_keys *lk, const struct cat
     char first[CATALOG_TIME_LEN];
     char last[CATALOG_TIME_LEN];
     char line[512];
+    size_t len;
 
     wal_segment_name(seg->tli, seg->segno, seg->seg_size, name);
     catalog_time_format(seg->archived_us, archived);
@@ -167,6 +168,11 @@ static enum pitr_rc format_seg_line(const struct line_keys *lk, const struct cat
     } else {
         snprintf(line, sizeof(line), "seg %s size=%" PRIu32 " archived=%s xacts=0", name,
                  seg->seg_size, archived);
+    }
+    /* last, and only when known: older readers ignore a field they do not know */
+    len = strlen(line);
+    if (seg->stored_size > 0) {
+        snprintf(line + len, sizeof(line) - len, " stored=%" PRIu64, seg->stored_size);
     }
     return append_line(lk, out, line, err);
 }
@@ -240,11 +246,25 @@ static enum pitr_rc parse_u32(const char *s, uint32_t *out)
     return PITR_OK;
 }
 
+/* An optional field holding a positive number; *out stays 0 when the field is absent. */
+static enum pitr_rc parse_optional_u64(const char *s, uint64_t *out)
+{
+    struct pitr_err ignored;
+
+    if (s == NULL) {
+        return PITR_OK;
+    }
+    return str_parse_u64(s, "n", out, &ignored) == PITR_OK && *out > 0 ? PITR_OK : PITR_CORRUPT;
+}
+
 static enum pitr_rc parse_seg(char **f, int n, struct catalog_wal *w, struct wal_file *wf)
 {
     struct catalog_seg seg;
 
     memset(&seg, 0, sizeof(seg));
+    if (parse_optional_u64(field(f, n, "stored"), &seg.stored_size) != PITR_OK) {
+        return PITR_CORRUPT;
+    }
     if (parse_u32(field(f, n, "size"), &seg.seg_size) != PITR_OK ||
         !wal_seg_size_valid(seg.seg_size) ||
         parse_time(field(f, n, "archived"), &seg.archived_us) != PITR_OK ||
@@ -471,6 +491,8 @@ void catalog_wal_normalize(struct catalog_wal *w)
     for (size_t i = 0; i < w->n_segs; i++) {
         if (k == 0 || compare_seg(&w->segs[k - 1], &w->segs[i]) != 0) {
             w->segs[k++] = w->segs[i];
+        } else if (w->segs[k - 1].stored_size == 0 && w->segs[i].stored_size != 0) {
+            w->segs[k - 1] = w->segs[i]; /* the entry that lets a listing check the size */
         }
     }
     w->n_segs = k;
@@ -497,7 +519,7 @@ long catalog_find(const struct catalog_wal *w, uint32_t tli, uint64_t segno)
 {
     size_t lo = 0;
     size_t hi = w->n_segs;
-    struct catalog_seg key = {tli, segno, 0, 0, 0, 0, 0};
+    struct catalog_seg key = {.tli = tli, .segno = segno};
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -13,14 +13,19 @@
  * nobody without the key can add or change a fact:
  *
  *   seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=12
- *       first=2026-01-08T14:25:01.123456Z last=2026-01-08T14:29:59.654321Z ~0123456789abcdef
+ *       first=2026-01-08T14:25:01.123456Z last=2026-01-08T14:29:59.654321Z stored=2123456
+ *       ~0123456789abcdef
  *   rp 000000010000000000000003 lsn=0/3000100 time=2026-01-08T14:27:00.000000Z name=before_drop
  * ~...
  *
  * Nothing is ever removed from an entry's folder by a merge, and a merge writes the union of what
  * it read, so concurrent writers can only make a .cat file lag behind the entries, never lose
  * one: readers always add the entries a folder's .cat file does not have. The catalog is derived
- * data: `pitr-catalog rebuild` recreates it from the WAL objects. */
+ * data: `pitr-catalog rebuild` recreates it from the WAL objects.
+ *
+ * `stored` is the size of the WAL object in the repository (compressed, encrypted), so a listing
+ * of a WAL folder shows whether each object is still the one archived; entries written before
+ * pitr recorded it lack the field, and for them only the object's existence can be checked. */
 #ifndef PITR_CATALOG_CATALOG_H
 #define PITR_CATALOG_CATALOG_H
 
@@ -44,6 +49,7 @@ struct catalog_seg {
     uint32_t xacts;        /* commit and abort records in it: each can end a recovery to a time */
     int64_t first_xact_us; /* valid when xacts > 0 */
     int64_t last_xact_us;
+    uint64_t stored_size; /* bytes of the WAL object in the repository; 0: not recorded */
 };
 
 /* A restore point (pg_create_restore_point) found in a segment. */
@@ -75,8 +81,9 @@ enum pitr_rc catalog_parse(const char *text, size_t len, const char *name,
                            const struct repo_session *repo, struct catalog_wal *w,
                            struct pitr_err *err) PITR_MUST_CHECK;
 
-/* Sorts w by (tli, segno) and drops duplicate segments and restore points (which of two
- * entries for one segment stays is unspecified: both describe the same bytes). */
+/* Sorts w by (tli, segno) and drops duplicate segments and restore points (of two entries for
+ * one segment, one that records the stored size stays; otherwise which one is unspecified: both
+ * describe the same bytes). */
 void catalog_wal_normalize(struct catalog_wal *w);
 void catalog_wal_fini(struct catalog_wal *w);
 
@@ -137,6 +144,29 @@ void catalog_time_format(int64_t us, char out[CATALOG_TIME_LEN]);
 
 struct backup_record;
 
+/* Why the contiguous WAL stops at a segment. */
+enum catalog_gap {
+    CATALOG_GAP_NONE = 0,
+    CATALOG_GAP_UNCATALOGED, /* neither the catalog nor (when looked at) the repository has it */
+    CATALOG_GAP_MISSING,     /* the catalog lists it, but its object is not in the repository */
+    CATALOG_GAP_SIZE,        /* its object is not the size archived: truncated or replaced */
+};
+
+/* What keeps a segment from being recovered through, from its catalog entry (NULL: none) and its
+ * object as a listing of its folder shows it (NULL: not there). The object is the truth, and its
+ * size must be the one the catalog recorded; an entry that recorded none (written by an older
+ * pitr) can only show that the object exists. */
+enum catalog_gap catalog_seg_check(const struct catalog_seg *seg,
+                                   const struct repo_wal_object *obj);
+
+/* Describes, after the segment's name, why a segment stops the WAL ("is missing", "is 10 bytes in
+ * the repository, not the 20 archived (truncated or replaced)"), with the object's size found and
+ * the size recorded. */
+void catalog_gap_text(enum catalog_gap why, uint64_t found, uint64_t recorded, char *out,
+                      size_t size);
+/* The reason as one word for JSON: "not_in_catalog", "missing", "wrong_size" (NONE: ""). */
+const char *catalog_gap_code(enum catalog_gap why);
+
 /* One stretch of time a restore can reach: from a backup's consistency point (or the branch point
  * of its timeline) to the last transaction end in the contiguous WAL after it. */
 struct catalog_window {
@@ -146,8 +176,19 @@ struct catalog_window {
     char backup_id[32]; /* the backup it starts from ("" when inherited at a timeline switch) */
     uint64_t first_segno;
     uint64_t last_segno;
-    /* the first missing segment after last_segno when later WAL exists (a gap), else 0 */
+    /* the segment after last_segno when the window ends at a gap, else 0: missing with later WAL
+     * archived, or (verified) not in the repository at the size the catalog recorded */
     uint64_t gap_segno;
+    enum catalog_gap gap_reason;
+    uint64_t gap_size;     /* CATALOG_GAP_SIZE: the object's size in the repository */
+    uint64_t gap_recorded; /* and the size the catalog recorded */
+};
+
+/* The gaps of one timeline's WAL after its oldest backup started (or after it branched off): each
+ * one stops a recovery, whether or not a window runs into it. */
+struct catalog_tli_gaps {
+    uint32_t tli;
+    size_t gaps;
 };
 
 struct catalog_windows {
@@ -156,16 +197,21 @@ struct catalog_windows {
     struct catalog_rp *rps; /* every restore point inside a window (owned) */
     size_t n_rps;
     uint32_t seg_size;
+    struct catalog_tli_gaps *tlis; /* every timeline with WAL in the catalog, in order (owned) */
+    size_t n_tlis;
+    bool verified; /* the WAL objects were listed in the repository */
 };
 
 struct key;
 
 /* Computes the windows from the complete backups (oldest first) and the catalog of every
- * timeline the repository has WAL for (history files decrypted with k, which may be NULL). The
- * caller frees with catalog_windows_fini. */
+ * timeline the repository has WAL for (history files decrypted with the session's keys). With
+ * verify, the catalog is checked against the repository too, with one listing per WAL folder:
+ * a segment the catalog lists whose object is missing, or not the size recorded, is a gap (made
+ * outside pitr: a deleted or truncated object). The caller frees with catalog_windows_fini. */
 enum pitr_rc catalog_windows_compute(const struct repo_session *repo,
                                      const struct backup_record *backups, size_t n_backups,
-                                     struct catalog_windows *out,
+                                     bool verify, struct catalog_windows *out,
                                      struct pitr_err *err) PITR_MUST_CHECK;
 void catalog_windows_fini(struct catalog_windows *w);
 

@@ -40,6 +40,9 @@ static const char usage[] =
     "                a key rotation); records without a key are trusted as they are\n"
     "Options:\n"
     "  --json        machine-readable output (list, show, windows)\n"
+    "  --verify      windows, metrics: check the catalog against a listing of the WAL objects\n"
+    "                (one request per WAL folder): a segment deleted from the repository, or\n"
+    "                not the size archived, is a gap\n"
     "  --all         verify: every complete backup\n"
     "  --wal         verify: read every WAL segment of the window, not only the backup's own\n"
     "  --dry-run     expire: print what would go and how many bytes it frees; change nothing\n"
@@ -53,6 +56,7 @@ struct ctx {
     bool all;
     bool wal;
     bool dry_run;
+    bool verify;
     struct buf out;
     char summary[512]; /* verify, expire: the summary line, for a notification */
 };
@@ -187,12 +191,29 @@ static enum pitr_rc cmd_show(struct ctx *c, const char *id, struct pitr_err *err
 
 /* --- windows --------------------------------------------------------------------------------- */
 
+/* Gaps on every timeline after its oldest backup, windows or not. */
+static size_t total_gaps(const struct catalog_windows *w)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < w->n_tlis; i++) {
+        n += w->tlis[i].gaps;
+    }
+    return n;
+}
+
 static enum pitr_rc print_windows_text(struct ctx *c, const struct catalog_windows *w,
                                        struct pitr_err *err)
 {
     enum pitr_rc rc = PITR_OK;
 
-    if (w->n == 0) {
+    if (w->verified) {
+        rc = buf_printf(&c->out, err,
+                        "(the catalog checked against a listing of the WAL objects: "
+                        "%zu gap(s) after the oldest backup)\n",
+                        total_gaps(w));
+    }
+    if (rc == PITR_OK && w->n == 0) {
         return buf_printf(&c->out, err,
                           "no recoverable window: no complete backup with its WAL in the "
                           "catalog\n");
@@ -212,10 +233,12 @@ static enum pitr_rc print_windows_text(struct ctx *c, const struct catalog_windo
                         x->tli, from, to, x->backup_id, first, last);
         if (rc == PITR_OK && x->gap_segno != 0) {
             char gap[25];
+            char why[160];
 
             wal_segment_name(x->tli, x->gap_segno, w->seg_size, gap);
-            rc = buf_printf(&c->out, err, "  gap: %s is missing: recovery through it stops at %s\n",
-                            gap, to);
+            catalog_gap_text(x->gap_reason, x->gap_size, x->gap_recorded, why, sizeof(why));
+            rc = buf_printf(&c->out, err, "  gap: %s %s: recovery through it stops at %s\n", gap,
+                            why, to);
         }
         for (size_t r = 0; rc == PITR_OK && r < w->n_rps; r++) {
             uint64_t seg = wal_segno_of_lsn(w->rps[r].lsn, w->seg_size);
@@ -237,8 +260,8 @@ static enum pitr_rc print_windows_text(struct ctx *c, const struct catalog_windo
 static enum pitr_rc print_windows_json(struct ctx *c, const struct catalog_windows *w,
                                        struct pitr_err *err)
 {
-    enum pitr_rc rc =
-        buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"windows\":[", c->repo.cluster);
+    enum pitr_rc rc = buf_printf(&c->out, err, "{\"cluster\":\"%s\",\"verified\":%s,\"windows\":[",
+                                 c->repo.cluster, w->verified ? "true" : "false");
 
     for (size_t i = 0; rc == PITR_OK && i < w->n; i++) {
         const struct catalog_window *x = &w->v[i];
@@ -257,9 +280,17 @@ static enum pitr_rc print_windows_json(struct ctx *c, const struct catalog_windo
         }
         rc = buf_printf(&c->out, err,
                         "%s{\"timeline\":%u,\"from\":\"%s\",\"to\":\"%s\",\"backup\":\"%s\","
-                        "\"first_segment\":\"%s\",\"last_segment\":\"%s\",\"gap\":%s%s%s}",
+                        "\"first_segment\":\"%s\",\"last_segment\":\"%s\",\"gap\":%s%s%s,"
+                        "\"gap_reason\":%s%s%s}",
                         i ? "," : "", x->tli, from, to, x->backup_id, first, last,
-                        gap[0] ? "\"" : "", gap[0] ? gap : "null", gap[0] ? "\"" : "");
+                        gap[0] ? "\"" : "", gap[0] ? gap : "null", gap[0] ? "\"" : "",
+                        gap[0] ? "\"" : "", gap[0] ? catalog_gap_code(x->gap_reason) : "null",
+                        gap[0] ? "\"" : "");
+    }
+    rc = rc == PITR_OK ? buf_printf(&c->out, err, "],\"timelines\":[") : rc;
+    for (size_t t = 0; rc == PITR_OK && t < w->n_tlis; t++) {
+        rc = buf_printf(&c->out, err, "%s{\"timeline\":%u,\"gaps\":%zu}", t ? "," : "",
+                        w->tlis[t].tli, w->tlis[t].gaps);
     }
     rc = rc == PITR_OK ? buf_printf(&c->out, err, "],\"restore_points\":[") : rc;
     for (size_t r = 0; rc == PITR_OK && r < w->n_rps; r++) {
@@ -280,11 +311,11 @@ static enum pitr_rc cmd_windows(struct ctx *c, struct pitr_err *err)
 {
     struct backup_record *list = NULL;
     size_t n = 0;
-    struct catalog_windows w = {NULL, 0, NULL, 0, 0};
+    struct catalog_windows w = {NULL, 0, NULL, 0, 0, NULL, 0, false};
     enum pitr_rc rc = backup_list_complete(&c->repo, &list, &n, err);
 
     if (rc == PITR_OK) {
-        rc = catalog_windows_compute(&c->repo, list, n, &w, err);
+        rc = catalog_windows_compute(&c->repo, list, n, c->verify, &w, err);
     }
     if (rc == PITR_OK) {
         rc = c->json ? print_windows_json(c, &w, err) : print_windows_text(c, &w, err);
@@ -602,6 +633,31 @@ static enum pitr_rc metrics_windows(struct buf *o, const struct catalog_windows 
     return rc;
 }
 
+/* Gaps per timeline: an alert can fire on any, whether or not a window still runs into it. */
+static enum pitr_rc metrics_gaps(struct buf *o, const struct catalog_windows *w,
+                                 struct pitr_err *err)
+{
+    enum pitr_rc rc = PITR_OK;
+
+    if (w->n_tlis == 0) {
+        return PITR_OK;
+    }
+    rc = metric_head(o, "pitr_wal_gaps",
+                     w->verified
+                         ? "Gaps in the WAL of each timeline after its oldest backup: segments "
+                           "missing from the catalog, or missing from the repository or not "
+                           "the size archived (checked with --verify). Recovery cannot pass one."
+                         : "Gaps in the WAL of each timeline after its oldest backup: segments "
+                           "missing from the catalog (run with --verify to check the repository "
+                           "too). Recovery cannot pass one.",
+                     err);
+    for (size_t i = 0; rc == PITR_OK && i < w->n_tlis; i++) {
+        rc = buf_printf(o, err, "pitr_wal_gaps{timeline=\"%u\"} %zu\n", w->tlis[i].tli,
+                        w->tlis[i].gaps);
+    }
+    return rc;
+}
+
 struct drill_fields {
     int64_t time;
     bool has_time;
@@ -667,14 +723,14 @@ static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
 {
     struct backup_record *list = NULL;
     size_t n = 0;
-    struct catalog_windows w = {NULL, 0, NULL, 0, 0};
+    struct catalog_windows w = {NULL, 0, NULL, 0, 0, NULL, 0, false};
     struct catalog_seg last;
     bool archived = false;
     struct buf *o = &c->out;
     enum pitr_rc rc = backup_list_complete(&c->repo, &list, &n, err);
 
     if (rc == PITR_OK) {
-        rc = catalog_windows_compute(&c->repo, list, n, &w, err);
+        rc = catalog_windows_compute(&c->repo, list, n, c->verify, &w, err);
     }
     if (rc == PITR_OK) {
         rc = catalog_last_archived(&c->repo, &last, &archived, err);
@@ -709,6 +765,7 @@ static enum pitr_rc cmd_metrics(struct ctx *c, struct pitr_err *err)
                  : rc;
     }
     rc = rc == PITR_OK ? metrics_windows(o, &w, err) : rc;
+    rc = rc == PITR_OK ? metrics_gaps(o, &w, err) : rc;
     rc = rc == PITR_OK ? metrics_drill(c, o, err) : rc;
     catalog_windows_fini(&w);
     backup_list_free(list, n);
@@ -787,10 +844,15 @@ static enum pitr_rc run(struct ctx *c, const char *cmd, const char *arg, struct 
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-        {"all", no_argument, NULL, 'a'},          {"wal", no_argument, NULL, 'w'},
-        {"dry-run", no_argument, NULL, 'n'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"all", no_argument, NULL, 'a'},
+        {"wal", no_argument, NULL, 'w'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"verify", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     static const char *const commands[] = {"list",   "show",    "windows", "check",  "rebuild",
                                            "verify", "metrics", "expire",  "upgrade"};
@@ -822,6 +884,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             c.dry_run = true;
+            break;
+        case 'v':
+            c.verify = true;
             break;
         case 'h':
             fputs(usage, stdout);

@@ -245,9 +245,10 @@ enum pitr_rc catalog_check_run(const struct repo_session *repo, catalog_report_f
     return rc;
 }
 
-/* Reads one WAL object through the object checks and walscan. */
+/* Reads one WAL object through the object checks and walscan; *stored receives the object's
+ * size as read. */
 static enum pitr_rc scan_object(const struct repo_session *repo, const char *key, const char *name,
-                                struct walscan_result *out, struct pitr_err *err)
+                                struct walscan_result *out, uint64_t *stored, struct pitr_err *err)
 {
     struct filter *scan = walscan_filter_new(name, err);
     struct pipeline *pl;
@@ -262,7 +263,11 @@ static enum pitr_rc scan_object(const struct repo_session *repo, const char *key
     reader = object_reader_new(pipeline_head(pl), repo->key, repo->info.sysid, key);
     rc = storage_read(repo->storage, key, reader, err);
     if (rc == PITR_OK) {
+        struct object_summary sum;
+
+        object_reader_summary(reader, &sum);
         *out = *walscan_filter_result(scan);
+        *stored = sum.stored_size;
     }
     filter_free(reader);
     pipeline_free(pl);
@@ -279,6 +284,7 @@ static enum pitr_rc rewrite_entry(const struct repo_session *repo, const struct 
     struct catalog_rp rps[WALSCAN_MAX_RESTORE_POINTS];
     struct buf text;
     struct write_opts opts = {false, 0};
+    uint64_t stored = 0;
     size_t n_rps;
     enum pitr_rc rc = wal_parse_name(it->name, &f, err);
 
@@ -286,13 +292,14 @@ static enum pitr_rc rewrite_entry(const struct repo_session *repo, const struct 
         rc = repo_wal_key(repo->cluster, it->name, &f, key, sizeof(key), err);
     }
     if (rc == PITR_OK) {
-        rc = scan_object(repo, key, it->name, &r, err);
+        rc = scan_object(repo, key, it->name, &r, &stored, err);
     }
     if (rc != PITR_OK) {
         return rc;
     }
     n_rps =
         catalog_seg_from_scan(&r, f.tli, wal_segno(&f, r.seg_size), it->mtime * 1000000, &seg, rps);
+    seg.stored_size = stored; /* the bytes just read and verified */
     buf_init(&text, 1024 * 1024);
     rc = catalog_entry_format(&seg, rps, n_rps, repo, &text, err);
     if (rc == PITR_OK) {

@@ -428,7 +428,7 @@ enum pitr_rc catalog_verify_run(const struct repo_session *repo,
                                 void *arg, struct catalog_verify *out, struct pitr_err *err)
 {
     struct verifier v;
-    struct catalog_windows w = {NULL, 0, NULL, 0, 0};
+    struct catalog_windows w = {NULL, 0, NULL, 0, 0, NULL, 0, false};
     struct pitr_err found;
     enum pitr_rc rc = PITR_OK;
     bool any = false;
@@ -444,7 +444,9 @@ enum pitr_rc catalog_verify_run(const struct repo_session *repo,
     v.repo = repo;
     v.report = report;
     v.arg = arg;
-    rc = catalog_windows_compute(repo, backups, n_backups, &w, &found);
+    /* the catalog's windows: verify checks each segment in them itself, and reports each missing
+     * one */
+    rc = catalog_windows_compute(repo, backups, n_backups, false, &w, &found);
     if (rc == PITR_CORRUPT) {
         /* a damaged catalog: reported; each backup's own WAL is still checked */
         problem(&v, "%s", found.msg);

@@ -4,6 +4,7 @@
  * inside a window continues it. */
 #include "catalog.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,43 @@
 #include "repo/repo.h"
 
 enum { HISTORY_MAX = 1024 * 1024 };
+
+enum catalog_gap catalog_seg_check(const struct catalog_seg *seg, const struct repo_wal_object *obj)
+{
+    if (obj == NULL) {
+        return seg != NULL ? CATALOG_GAP_MISSING : CATALOG_GAP_UNCATALOGED;
+    }
+    if (seg != NULL && seg->stored_size != 0 && obj->size != seg->stored_size) {
+        return CATALOG_GAP_SIZE;
+    }
+    return CATALOG_GAP_NONE;
+}
+
+void catalog_gap_text(enum catalog_gap why, uint64_t found, uint64_t recorded, char *out,
+                      size_t size)
+{
+    switch (why) {
+    case CATALOG_GAP_MISSING:
+        snprintf(out, size, "is missing from the repository (the catalog lists it)");
+        break;
+    case CATALOG_GAP_SIZE:
+        snprintf(out, size,
+                 "is %" PRIu64 " bytes in the repository, not the %" PRIu64
+                 " archived (truncated or replaced)",
+                 found, recorded);
+        break;
+    default:
+        snprintf(out, size, "is missing");
+        break;
+    }
+}
+
+const char *catalog_gap_code(enum catalog_gap why)
+{
+    static const char *const codes[] = {"", "not_in_catalog", "missing", "wrong_size"};
+
+    return codes[why];
+}
 
 struct tli_list {
     uint32_t *v;
@@ -163,11 +201,50 @@ static void add_rps(struct catalog_windows *out, const struct catalog_wal *cw,
     }
 }
 
-/* Splits one timeline's segments into contiguous runs and turns each that a backup or a parent
- * window starts into a window. */
+/* With verify: what the repository says of one segment the catalog lists. */
+struct seg_state {
+    enum catalog_gap why; /* CATALOG_GAP_NONE: there at the size recorded */
+    uint64_t size;        /* the object's size, when it is there */
+};
+
+/* Lists each WAL folder cw has segments in, once, and fills state[i] for cw->segs[i]. */
+static enum pitr_rc check_objects(const struct repo_session *repo, const struct catalog_wal *cw,
+                                  uint32_t tli, uint32_t seg_size, struct seg_state *state,
+                                  struct pitr_err *err)
+{
+    struct repo_wal_folder f = {NULL, 0};
+    uint64_t per_folder = wal_segs_per_log(seg_size);
+    uint64_t listed = UINT64_MAX;
+    enum pitr_rc rc = PITR_OK;
+
+    for (size_t i = 0; rc == PITR_OK && i < cw->n_segs; i++) {
+        const struct repo_wal_object *obj;
+
+        if (cw->segs[i].segno / per_folder != listed) {
+            repo_wal_folder_fini(&f);
+            rc = repo_wal_folder_list(repo, tli, cw->segs[i].segno, seg_size, &f, err);
+            listed = cw->segs[i].segno / per_folder;
+        }
+        if (rc == PITR_OK) {
+            obj = repo_wal_folder_find(&f, cw->segs[i].segno);
+            state[i].why = catalog_seg_check(&cw->segs[i], obj);
+            state[i].size = obj != NULL ? obj->size : 0;
+        }
+    }
+    repo_wal_folder_fini(&f);
+    return rc;
+}
+
+static bool usable(const struct seg_state *state, size_t i)
+{
+    return state == NULL || state[i].why == CATALOG_GAP_NONE;
+}
+
+/* Splits one timeline's segments into contiguous runs of usable segments (state: NULL when not
+ * verified) and turns each that a backup or a parent window starts into a window. */
 static void timeline_windows(struct catalog_windows *out, const struct catalog_wal *cw,
-                             const struct backup_record *backups, size_t n_backups, uint32_t tli,
-                             uint32_t parent, uint64_t switch_lsn)
+                             const struct seg_state *state, const struct backup_record *backups,
+                             size_t n_backups, uint32_t tli, uint32_t parent, uint64_t switch_lsn)
 {
     size_t i = 0;
 
@@ -176,7 +253,12 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
         struct catalog_window w;
         uint64_t from_lsn = 0;
 
-        while (j + 1 < cw->n_segs && cw->segs[j + 1].segno == cw->segs[j].segno + 1) {
+        if (!usable(state, i)) {
+            i++;
+            continue;
+        }
+        while (j + 1 < cw->n_segs && cw->segs[j + 1].segno == cw->segs[j].segno + 1 &&
+               usable(state, j + 1)) {
             j++;
         }
         memset(&w, 0, sizeof(w));
@@ -191,7 +273,16 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
                     w.to_us = cw->segs[k].last_xact_us;
                 }
             }
-            w.gap_segno = j + 1 < cw->n_segs ? cw->segs[j].segno + 1 : 0;
+            if (j + 1 < cw->n_segs && cw->segs[j + 1].segno == cw->segs[j].segno + 1) {
+                /* listed in the catalog, but not in the repository as archived */
+                w.gap_segno = cw->segs[j + 1].segno;
+                w.gap_reason = state[j + 1].why;
+                w.gap_size = state[j + 1].size;
+                w.gap_recorded = cw->segs[j + 1].stored_size;
+            } else if (j + 1 < cw->n_segs) {
+                w.gap_segno = cw->segs[j].segno + 1;
+                w.gap_reason = CATALOG_GAP_UNCATALOGED;
+            }
             add_window(out, &w);
             add_rps(out, cw, &w, from_lsn);
         }
@@ -199,15 +290,91 @@ static void timeline_windows(struct catalog_windows *out, const struct catalog_w
     }
 }
 
+/* Counts the stretches of segments a recovery cannot pass on one timeline from segment `from`
+ * (its oldest backup's start, or where it branched off) to the last segment the catalog lists:
+ * missing from the catalog, or (state) not in the repository as archived. */
+static size_t count_gaps(const struct catalog_wal *cw, const struct seg_state *state, uint64_t from)
+{
+    size_t gaps = 0;
+    uint64_t next = from; /* the first segment not accounted for yet */
+    bool in_gap = false;
+
+    for (size_t i = 0; i < cw->n_segs; i++) {
+        if (cw->segs[i].segno < from) {
+            continue;
+        }
+        if (cw->segs[i].segno > next && !in_gap) {
+            gaps++; /* segments next .. segno - 1 are not in the catalog */
+        }
+        in_gap = cw->segs[i].segno > next || in_gap;
+        if (usable(state, i)) {
+            in_gap = false;
+        } else if (!in_gap) {
+            gaps++;
+            in_gap = true;
+        }
+        next = cw->segs[i].segno + 1;
+    }
+    return gaps;
+}
+
+/* Where a timeline's WAL starts to matter: its oldest backup's start, or the segment where it
+ * branched off its parent, whichever comes first (UINT64_MAX: neither, nothing can reach it). */
+static uint64_t gaps_from(const struct backup_record *backups, size_t n_backups, uint32_t tli,
+                          uint32_t parent, uint64_t switch_lsn, uint32_t seg_size)
+{
+    uint64_t from = parent != 0 ? wal_segno_of_lsn(switch_lsn, seg_size) : UINT64_MAX;
+
+    for (size_t i = 0; i < n_backups; i++) {
+        uint64_t start = wal_segno_of_lsn(backups[i].start_lsn, seg_size);
+
+        if (backups[i].timeline == tli && start < from) {
+            from = start;
+        }
+    }
+    return from;
+}
+
+static enum pitr_rc timeline_compute(const struct repo_session *repo,
+                                     const struct backup_record *backups, size_t n_backups,
+                                     uint32_t tli, struct catalog_windows *res,
+                                     struct pitr_err *err)
+{
+    struct catalog_wal cw = {NULL, 0, NULL, 0};
+    struct seg_state *state = NULL;
+    uint32_t parent = 0;
+    uint64_t switch_lsn = 0;
+    enum pitr_rc rc = read_parent(repo, tli, &parent, &switch_lsn, err);
+
+    if (rc == PITR_OK) {
+        rc = catalog_load_timeline(repo, tli, 0, res->seg_size, &cw, err);
+    }
+    if (rc == PITR_OK && res->verified && cw.n_segs > 0) {
+        state = xcalloc(cw.n_segs, sizeof(*state));
+        rc = check_objects(repo, &cw, tli, res->seg_size, state, err);
+    }
+    if (rc == PITR_OK) {
+        uint64_t from = gaps_from(backups, n_backups, tli, parent, switch_lsn, res->seg_size);
+
+        timeline_windows(res, &cw, state, backups, n_backups, tli, parent, switch_lsn);
+        res->tlis = xrealloc(res->tlis, (res->n_tlis + 1) * sizeof(*res->tlis));
+        res->tlis[res->n_tlis++] = (struct catalog_tli_gaps){tli, count_gaps(&cw, state, from)};
+    }
+    free(state);
+    catalog_wal_fini(&cw);
+    return rc;
+}
+
 enum pitr_rc catalog_windows_compute(const struct repo_session *repo,
                                      const struct backup_record *backups, size_t n_backups,
-                                     struct catalog_windows *out, struct pitr_err *err)
+                                     bool verify, struct catalog_windows *out, struct pitr_err *err)
 {
-    struct catalog_windows res = {NULL, 0, NULL, 0, 0};
+    struct catalog_windows res = {NULL, 0, NULL, 0, 0, NULL, 0, false};
     struct tli_list tlis = {NULL, 0};
     char dir[1024];
     enum pitr_rc rc = str_format(dir, sizeof(dir), err, "%s/catalog/wal", repo->cluster);
 
+    res.verified = verify;
     if (n_backups == 0) {
         *out = res;
         return rc;
@@ -223,18 +390,7 @@ enum pitr_rc catalog_windows_compute(const struct repo_session *repo,
         qsort(tlis.v, tlis.n, sizeof(*tlis.v), compare_u32);
     }
     for (size_t t = 0; rc == PITR_OK && t < tlis.n; t++) {
-        struct catalog_wal cw = {NULL, 0, NULL, 0};
-        uint32_t parent = 0;
-        uint64_t switch_lsn = 0;
-
-        rc = read_parent(repo, tlis.v[t], &parent, &switch_lsn, err);
-        if (rc == PITR_OK) {
-            rc = catalog_load_timeline(repo, tlis.v[t], 0, res.seg_size, &cw, err);
-        }
-        if (rc == PITR_OK) {
-            timeline_windows(&res, &cw, backups, n_backups, tlis.v[t], parent, switch_lsn);
-        }
-        catalog_wal_fini(&cw);
+        rc = timeline_compute(repo, backups, n_backups, tlis.v[t], &res, err);
     }
     free(tlis.v);
     if (rc != PITR_OK) {
@@ -249,5 +405,6 @@ void catalog_windows_fini(struct catalog_windows *w)
 {
     free(w->v);
     free(w->rps);
+    free(w->tlis);
     memset(w, 0, sizeof(*w));
 }

@@ -1,7 +1,8 @@
 /* plan: everything here only reads the repository. The WAL check walks segment by segment from
  * the backup's start along the timeline path by the catalog, so a hole anywhere is found before a
- * single file is written. The catalog is an index: the segments the backup itself needs, and any
- * the catalog lacks, are looked up in storage, and recovery verifies every segment it fetches. */
+ * single file is written. The catalog is an index, not the truth: each WAL folder the walk enters
+ * is listed once in the repository, and every segment must be there at the size the catalog
+ * recorded (with a key, authenticated too); recovery then verifies every segment it fetches. */
 #include "plan.h"
 
 #include <inttypes.h>
@@ -16,29 +17,6 @@
 #include "repo/repo.h"
 
 enum { TLI_MAX_PROBE = 10000 };
-
-/* A segment the catalog does not list may still be stored (archived before the catalog existed,
- * or its entry lost): the WAL object itself is the truth, the catalog only an index of it. */
-static enum pitr_rc wal_stored(const struct repo_session *repo, uint32_t tli, uint64_t segno,
-                               uint32_t seg_size, struct storage_info *info, bool *found,
-                               struct pitr_err *err)
-{
-    char name[25];
-    char key[1024];
-    struct wal_file f;
-    enum pitr_rc rc;
-
-    wal_segment_name(tli, segno, seg_size, name);
-    rc = wal_parse_name(name, &f, err);
-    if (rc == PITR_OK) {
-        rc = repo_wal_key(repo->cluster, name, &f, key, sizeof(key), err);
-    }
-    if (rc == PITR_OK) {
-        rc = storage_stat(repo->storage, key, info, err);
-    }
-    *found = rc == PITR_OK;
-    return rc == PITR_NOT_FOUND ? PITR_OK : rc;
-}
 
 /* With a key, a segment the plan relies on must be the one its name says: a valid object copied
  * over it (or one written without the key) would end recovery early, so the plan checks each
@@ -243,13 +221,22 @@ static enum pitr_rc choose_backup(const struct repo_session *repo, const struct 
                    "no complete backup lies on the path to the target timeline: check --timeline");
 }
 
-/* Notes whether the catalog knows any segment after the first missing one (a gap rather than
- * the end): in the folder loaded, or in a later folder. */
+/* Notes where and why the walk stopped (obj and seg: the segment's object and catalog entry, or
+ * NULL), and whether that is a gap rather than the end: the catalog lists the segment itself
+ * (archived, then lost from the repository), or any segment after it, in the folder loaded or in
+ * a later folder. */
 static void note_gap(struct restore_plan *p, const struct catalog_wal *w,
-                     const struct catalog_reader *r, uint32_t tli, uint64_t missing)
+                     const struct catalog_reader *r, uint32_t tli, uint64_t missing,
+                     enum catalog_gap why, const struct catalog_seg *seg,
+                     const struct repo_wal_object *obj)
 {
-    bool later = catalog_reader_has_after(r, missing);
+    bool later = why != CATALOG_GAP_UNCATALOGED || catalog_reader_has_after(r, missing);
 
+    p->missing = why;
+    p->missing_tli = tli;
+    p->missing_segno = missing;
+    p->missing_size = obj != NULL ? obj->size : 0;
+    p->missing_recorded = seg != NULL ? seg->stored_size : 0;
     for (size_t i = w->n_segs; !later && i-- > 0;) {
         later = w->segs[i].tli == tli && w->segs[i].segno > missing;
     }
@@ -325,9 +312,12 @@ static void advance(struct restore_plan *p, uint32_t tli, uint64_t segno,
 }
 
 /* Walks the WAL from the backup's start along the timeline path, folder by folder of the
- * catalog, to the segment where recovery reaches the target or to the first missing segment;
- * wherever the catalog has no entry, and for the segments the backup itself needs, the WAL
- * object is looked up in storage. */
+ * catalog, to the segment where recovery reaches the target or to the first segment that cannot
+ * be recovered through. Each folder entered is listed once in the repository (one request per 256
+ * segments, no download): a segment counts only when its object is there at the size the catalog
+ * recorded, whatever the catalog says, because a plan that trusts an object deleted or truncated
+ * behind pitr's back ends in a recovery that stops short of its target after the restore has
+ * already overwritten the destination. */
 static enum pitr_rc walk_wal(const struct repo_session *repo, const struct restore_options *o,
                              struct restore_plan *p, struct pitr_err *err)
 {
@@ -339,6 +329,7 @@ static enum pitr_rc walk_wal(const struct repo_session *repo, const struct resto
     enum pitr_rc rc = PITR_OK;
     bool stopped = false;
 
+    p->authenticated = repo->key != NULL;
     while (first < p->history.n && p->history.entries[first].tli != b->timeline) {
         first++;
     }
@@ -349,53 +340,75 @@ static enum pitr_rc walk_wal(const struct repo_session *repo, const struct resto
                             : UINT64_MAX;
         struct catalog_reader *r = NULL;
         struct catalog_wal w = {NULL, 0, NULL, 0};
-        uint64_t loaded = UINT64_MAX; /* the folder in w */
+        struct repo_wal_folder objects = {NULL, 0};
+        uint64_t loaded = UINT64_MAX; /* the folder in w and objects */
         size_t next_rp = 0;
 
         rc = catalog_reader_open(repo, tli, cur, seg_size, &r, err);
         for (; rc == PITR_OK && !stopped && cur <= last; cur++) {
-            struct storage_info info = {0, 0, false};
+            const struct catalog_seg *seg = NULL;
+            const struct repo_wal_object *obj = NULL;
+            enum catalog_gap why = CATALOG_GAP_NONE;
             long at;
-            bool found;
 
             if (cur / per_folder != loaded) {
                 catalog_wal_fini(&w);
+                repo_wal_folder_fini(&objects);
                 rc = catalog_reader_load(r, cur, &w, err);
+                if (rc == PITR_OK) {
+                    rc = repo_wal_folder_list(repo, tli, cur, seg_size, &objects, err);
+                }
                 loaded = cur / per_folder;
                 next_rp = 0;
             }
-            at = rc == PITR_OK ? catalog_find(&w, tli, cur) : -1;
-            found = at >= 0;
-            /* the few segments the backup itself needs are checked in storage too */
-            if (rc == PITR_OK && (!found || cur <= p->stop_segno)) {
-                rc = wal_stored(repo, tli, cur, seg_size, &info, &found, err);
+            if (rc != PITR_OK) {
+                break;
             }
-            if (rc == PITR_OK && found && repo->key != NULL) {
+            at = catalog_find(&w, tli, cur);
+            seg = at >= 0 ? &w.segs[at] : NULL;
+            obj = repo_wal_folder_find(&objects, cur);
+            why = catalog_seg_check(seg, obj);
+            /* an object there but not authentic is an attack, not a gap: the whole plan fails */
+            if (obj != NULL && repo->key != NULL) {
                 rc = wal_authentic(repo, tli, cur, seg_size, err);
-                found = rc != PITR_NOT_FOUND;
-                rc = rc == PITR_NOT_FOUND ? PITR_OK : rc;
+                if (rc == PITR_NOT_FOUND) { /* removed since the listing */
+                    why = seg != NULL ? CATALOG_GAP_MISSING : CATALOG_GAP_UNCATALOGED;
+                    obj = NULL;
+                    rc = PITR_OK;
+                }
             }
-            if (rc == PITR_OK && !found) {
-                note_gap(p, &w, r, tli, cur);
+            if (rc == PITR_OK && why != CATALOG_GAP_NONE) {
+                note_gap(p, &w, r, tli, cur, why, seg, obj);
                 stopped = true;
             } else if (rc == PITR_OK) {
-                advance(p, tli, cur, at >= 0 ? &w.segs[at] : NULL, &w, &next_rp, info.mtime);
-                p->reached = target_reached(p, o, at >= 0 ? &w.segs[at] : NULL, tli, cur);
+                p->listed++;
+                p->sized += seg != NULL && seg->stored_size != 0;
+                advance(p, tli, cur, seg, &w, &next_rp, obj->mtime);
+                p->reached = target_reached(p, o, seg, tli, cur);
                 stopped = p->reached;
             }
         }
+        repo_wal_folder_fini(&objects);
         catalog_wal_fini(&w);
         catalog_reader_free(r);
     }
     if (rc == PITR_OK && (p->end_tli == 0 || p->end_segno < p->stop_segno)) {
         char name[25];
+        char why[160] = "is not in the repository";
 
-        wal_segment_name(p->end_tli ? p->end_tli : b->timeline,
-                         p->end_tli ? p->end_segno + 1 : p->start_segno, seg_size, name);
+        if (p->missing != CATALOG_GAP_NONE) {
+            wal_segment_name(p->missing_tli, p->missing_segno, seg_size, name);
+        } else {
+            wal_segment_name(p->end_tli ? p->end_tli : b->timeline,
+                             p->end_tli ? p->end_segno + 1 : p->start_segno, seg_size, name);
+        }
+        if (p->missing == CATALOG_GAP_SIZE) {
+            catalog_gap_text(p->missing, p->missing_size, p->missing_recorded, why, sizeof(why));
+        }
         rc = err_set(err, PITR_CONFIG,
                      "backup %s cannot be restored: WAL segment %s, needed to make it consistent, "
-                     "is not in the repository",
-                     b->id, name);
+                     "%s",
+                     b->id, name, why);
     }
     return rc;
 }
@@ -419,6 +432,8 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
 {
     char end[TIMESTAMP_TEXT_LEN];
     char gap[25] = "";
+    char why[160] = "";
+    char upto[256] = "";
     uint64_t end_lsn = (p->end_segno + 1) * (uint64_t)p->backup.wal_seg_size;
 
     if (p->reached) {
@@ -427,6 +442,12 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
     timestamp_format(window_end_us(p), end);
     if (p->gap) {
         wal_segment_name(p->gap_tli, p->gap_segno, p->backup.wal_seg_size, gap);
+        catalog_gap_text(p->missing, p->missing_size, p->missing_recorded, why, sizeof(why));
+        if (p->missing == CATALOG_GAP_SIZE) {
+            snprintf(upto, sizeof(upto), " up to segment %s, which %s", gap, why);
+        } else {
+            snprintf(upto, sizeof(upto), " up to the missing segment %s", gap);
+        }
     }
     if (o->target == RESTORE_TO_TIME && o->time_us > window_end_us(p)) {
         char t[TIMESTAMP_TEXT_LEN];
@@ -434,10 +455,10 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
         timestamp_format(o->time_us, t);
         if (p->gap) {
             return err_set(err, PITR_CONFIG,
-                           "%s is not recoverable from backup %s: WAL segment %s is missing, so "
+                           "%s is not recoverable from backup %s: WAL segment %s %s, so "
                            "recovery cannot pass %s, the last commit before it; choose a time "
                            "before that or a backup taken after the gap",
-                           t, p->backup.id, gap, end);
+                           t, p->backup.id, gap, why, end);
         }
         return err_set(err, PITR_CONFIG,
                        "%s is after the end of the archived WAL: the latest recoverable time is "
@@ -449,9 +470,9 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
 
         wal_lsn_format(end_lsn, l);
         return err_set(err, PITR_CONFIG,
-                       "the target LSN is after the end of the archived WAL (%s%s%s): the "
+                       "the target LSN is after the end of the archived WAL (%s%s%s%s): the "
                        "latest recoverable LSN is below %s",
-                       p->gap ? "segment " : "", gap, p->gap ? " is missing" : "", l);
+                       p->gap ? "segment " : "", gap, p->gap ? " " : "", why, l);
     }
     if (o->target == RESTORE_TO_NAME && p->uncataloged == 0) {
         for (size_t i = 0; i < p->n_rps; i++) {
@@ -460,9 +481,9 @@ static enum pitr_rc check_window(const struct restore_plan *p, const struct rest
             }
         }
         return err_set(err, PITR_CONFIG,
-                       "restore point \"%s\" is not in the archived WAL after backup %s%s%s: see "
+                       "restore point \"%s\" is not in the archived WAL after backup %s%s: see "
                        "pitr-catalog windows for the restore points there are",
-                       o->value, p->backup.id, p->gap ? " up to the missing segment " : "", gap);
+                       o->value, p->backup.id, upto);
     }
     return PITR_OK;
 }
@@ -540,6 +561,20 @@ static void print_target(const struct restore_options *o)
     }
 }
 
+/* What the plan checked of those segments in the repository, so the DBA knows what "archived"
+ * rests on. */
+static void print_checked(const struct restore_plan *p)
+{
+    if (p->sized == p->listed) {
+        printf("  checked:      %zu segment(s) in the repository at the sizes archived%s\n",
+               p->listed, p->authenticated ? ", authenticated" : "");
+        return;
+    }
+    printf("  checked:      %zu segment(s) in the repository%s, %zu of them at the sizes archived "
+           "(the catalog records no size for the others: pitr-catalog rebuild adds it)\n",
+           p->listed, p->authenticated ? ", authenticated" : "", p->sized);
+}
+
 void restore_plan_print(const struct restore_plan *p, const struct restore_options *o)
 {
     const struct backup_record *b = &p->backup;
@@ -572,14 +607,18 @@ void restore_plan_print(const struct restore_plan *p, const struct restore_optio
         printf("  WAL needed:   %s .. %s, all archived: recovery reaches the target in the last "
                "one\n",
                first_seg, last_seg);
+        print_checked(p);
         return;
     }
     printf("  WAL archived: %s .. %s, contiguous\n", first_seg, last_seg);
+    print_checked(p);
     if (p->gap) {
         char gap[25];
+        char why[160];
 
         wal_segment_name(p->gap_tli, p->gap_segno, b->wal_seg_size, gap);
-        printf("  gap:          %s is missing: recovery cannot go further\n", gap);
+        catalog_gap_text(p->missing, p->missing_size, p->missing_recorded, why, sizeof(why));
+        printf("  gap:          %s %s: recovery cannot go further\n", gap, why);
     }
     printf("  window:       %s .. %s%s: the target is inside it\n", stop, end,
            p->uncataloged > 0 ? " (approximate: some segments have no catalog entry; run "

@@ -31,7 +31,20 @@ struct restore_plan {
     size_t n_rps;
     /* recovery reaches the target in (end_tli, end_segno): later WAL was not looked at */
     bool reached;
-    /* the first missing segment after end_segno, when later WAL exists beyond it */
+    /* segments walked and found in a listing of the repository; of them, checked by size too
+     * (the others' catalog entries were written before pitr recorded sizes, or are missing) */
+    size_t listed;
+    size_t sized;
+    bool authenticated; /* and each one's header authenticated under the key */
+    /* where the walk stopped short of the target (CATALOG_GAP_NONE: it did not) and why; for
+     * CATALOG_GAP_SIZE, the object's size and the size the catalog recorded */
+    enum catalog_gap missing;
+    uint32_t missing_tli;
+    uint64_t missing_segno;
+    uint64_t missing_size;
+    uint64_t missing_recorded;
+    /* that segment is a gap rather than the end of the WAL: later WAL exists beyond it, or the
+     * catalog lists it (it was archived, and the repository lost it) */
     bool gap;
     uint32_t gap_tli;
     uint64_t gap_segno;

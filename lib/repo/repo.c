@@ -101,6 +101,89 @@ enum pitr_rc repo_wal_key(const char *cluster, const char *name, const struct wa
     return str_format(out, size, err, "%s/wal/%.16s/%s", cluster, name, name);
 }
 
+struct folder_ctx {
+    struct repo_wal_folder *out;
+    uint32_t tli;
+    uint64_t first; /* the folder's first segment */
+    uint64_t per_folder;
+    uint32_t seg_size;
+};
+
+static enum pitr_rc collect_wal_object(void *arg, const char *key, const struct storage_info *info,
+                                       struct pitr_err *err)
+{
+    struct folder_ctx *c = arg;
+    const char *name = strrchr(key, '/');
+    struct wal_file f;
+    struct pitr_err ignored;
+    uint64_t segno;
+
+    (void)err;
+    name = name ? name + 1 : key;
+    if (info->is_dir || wal_parse_name(name, &f, &ignored) != PITR_OK ||
+        f.kind != WAL_FILE_SEGMENT || f.tli != c->tli) {
+        return PITR_OK;
+    }
+    segno = wal_segno(&f, c->seg_size);
+    if (segno < c->first || segno - c->first >= c->per_folder) {
+        return PITR_OK; /* a name that does not belong in this folder is not its segment */
+    }
+    c->out->v = xrealloc(c->out->v, (c->out->n + 1) * sizeof(*c->out->v));
+    c->out->v[c->out->n++] = (struct repo_wal_object){segno, info->size, info->mtime};
+    return PITR_OK;
+}
+
+static int compare_wal_object(const void *a, const void *b)
+{
+    uint64_t x = ((const struct repo_wal_object *)a)->segno;
+    uint64_t y = ((const struct repo_wal_object *)b)->segno;
+
+    return x < y ? -1 : x > y;
+}
+
+enum pitr_rc repo_wal_folder_list(const struct repo_session *r, uint32_t tli, uint64_t segno,
+                                  uint32_t seg_size, struct repo_wal_folder *out,
+                                  struct pitr_err *err)
+{
+    struct repo_wal_folder f = {NULL, 0};
+    struct folder_ctx c = {&f, tli, 0, wal_segs_per_log(seg_size), seg_size};
+    char name[25];
+    char dir[1024];
+    enum pitr_rc rc;
+
+    c.first = segno - segno % c.per_folder;
+    wal_segment_name(tli, segno, seg_size, name);
+    rc = str_format(dir, sizeof(dir), err, "%s/wal/%.16s", r->cluster, name);
+    if (rc == PITR_OK) {
+        rc = storage_list(r->storage, dir, STORAGE_LIST_CHILDREN, collect_wal_object, &c, err);
+    }
+    if (rc == PITR_NOT_FOUND) {
+        rc = PITR_OK;
+    }
+    if (rc != PITR_OK) {
+        repo_wal_folder_fini(&f);
+        return rc;
+    }
+    if (f.n > 1) {
+        qsort(f.v, f.n, sizeof(*f.v), compare_wal_object);
+    }
+    *out = f;
+    return PITR_OK;
+}
+
+const struct repo_wal_object *repo_wal_folder_find(const struct repo_wal_folder *f, uint64_t segno)
+{
+    struct repo_wal_object key = {segno, 0, 0};
+
+    return f->n == 0 ? NULL : bsearch(&key, f->v, f->n, sizeof(*f->v), compare_wal_object);
+}
+
+void repo_wal_folder_fini(struct repo_wal_folder *f)
+{
+    free(f->v);
+    memset(f, 0, sizeof(*f));
+}
+
 struct only_ctx {
     char *found;
     int count;

@@ -61,6 +61,32 @@ void repo_session_close(struct repo_session *s);
 enum pitr_rc repo_wal_key(const char *cluster, const char *name, const struct wal_file *f,
                           char *out, size_t size, struct pitr_err *err) PITR_MUST_CHECK;
 
+/* One WAL segment object as a listing of its folder shows it. */
+struct repo_wal_object {
+    uint64_t segno;
+    uint64_t size; /* bytes stored */
+    int64_t mtime; /* seconds since the epoch, 0 when the store does not say */
+};
+
+/* The segment objects of one WAL folder (one timeline, at most 256 segments of 16 MiB), sorted
+ * by segno. */
+struct repo_wal_folder {
+    struct repo_wal_object *v; /* owned */
+    size_t n;
+};
+
+/* Lists the WAL folder of timeline tli that holds segment segno (segments of seg_size bytes)
+ * into *out, with one listing request: what a restore plan needs to know of each segment it
+ * relies on (is it there, is it the size that was archived) without a request per segment. Other
+ * files of the folder (.partial, .backup, temp files) are left out; a missing folder is an empty
+ * one. The caller releases *out with repo_wal_folder_fini. */
+enum pitr_rc repo_wal_folder_list(const struct repo_session *r, uint32_t tli, uint64_t segno,
+                                  uint32_t seg_size, struct repo_wal_folder *out,
+                                  struct pitr_err *err) PITR_MUST_CHECK;
+/* Segment segno of f, or NULL when the folder does not hold it (borrowed from f). */
+const struct repo_wal_object *repo_wal_folder_find(const struct repo_wal_folder *f, uint64_t segno);
+void repo_wal_folder_fini(struct repo_wal_folder *f);
+
 /* Decides which cluster of the repository this process works on: cfg->cluster when set, else the
  * system identifier of the data directory (ident, may be NULL when there is none), else the
  * repository's only cluster. The caller frees *name_out. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pitr-catalog on a local repository: list, show and windows (text and JSON) after real
 # archiving and a backup; the catalog survives concurrent archiving, backups, reads and a rebuild
-# without losing an entry; a rebuild from the WAL objects alone gives the same windows; a removed
-# segment shows up as a gap; a damaged catalog line is detected.
+# without losing an entry; a rebuild from the WAL objects alone gives the same windows; a segment
+# deleted or truncated behind pitr's back is a gap for windows --verify and metrics --verify (not
+# for the catalog alone), and after a rebuild for everything; a damaged catalog line is detected.
 source "$(dirname "$0")/lib.inc"
 
 REPO="$WORK/repo"
@@ -79,17 +80,47 @@ expect_in_err "and says what to do" "run pitr-catalog rebuild"
 check "naming segments" grep -q "has no catalog entry" "$WORK/last.out"
 expect_status "rebuild" 0 cat_as rebuild
 expect_status "check passes after the rebuild" 0 cat_as check
+check "rebuilt entries record each object's stored size" \
+    grep -q " stored=$(stat -c %s "$REPO/$CLUSTER/wal/${LAST:0:16}/$LAST") ~" "$REPO/$CLUSTER/catalog/wal/${LAST:0:16}/$LAST"
 expect_status "windows after the rebuild" 0 cat_as --json windows
 check "the rebuilt catalog gives the same windows" test "$(cat "$WORK/last.out")" = "$BEFORE"
 
 # --- a missing segment is a gap -----------------------------------------------------------------
+# metrics_gaps [ARGS...]: pitr_wal_gaps of timeline 1 as pitr-catalog metrics ARGS prints it
+metrics_gaps() {
+    cat_as metrics "$@" | python3 "$PITR_SOURCE_DIR/tests/support/prom_check.py" |
+        json '[x["value"] for x in d["samples"]["pitr_wal_gaps"] if x["labels"] == {"timeline": "1"}]'
+}
+check "the metrics count no gap" test "$(metrics_gaps --verify)" = "[0.0]"
 GAP=$(ls "$REPO/$CLUSTER/wal/0000000100000000/" | grep -E '^[0-9A-F]{24}$' | sort | tail -5 | head -1)
+SHORT=$(ls "$REPO/$CLUSTER/wal/0000000100000000/" | grep -E '^[0-9A-F]{24}$' | sort | tail -2 | head -1)
+# deleted behind pitr's back: the catalog still lists it
 rm -f "$REPO/$CLUSTER/wal/${GAP:0:16}/$GAP"
+expect_status "windows from the catalog alone" 0 cat_as windows
+check "do not see a hole made outside pitr" bash -c "! grep -q 'gap:' '$WORK/last.out'"
+check "and the metrics neither" test "$(metrics_gaps)" = "[0.0]"
+expect_status "windows --verify" 0 cat_as windows --verify
+check "shows the deleted segment as a gap, and where recovery stops" \
+    grep -q "gap: $GAP is missing from the repository (the catalog lists it): recovery through it stops at" "$WORK/last.out"
+check "and counts it" grep -q "^(the catalog checked against a listing of the WAL objects: 1 gap(s) after the oldest backup)$" "$WORK/last.out"
+expect_status "windows --verify --json" 0 cat_as --json windows --verify
+check "gives the gap, its reason and the count per timeline" test \
+    "$(json '[(w["gap"], w["gap_reason"]) for w in d["windows"] if w["gap"]], d["verified"], d["timelines"]' <"$WORK/last.out")" = \
+    "[('$GAP', 'missing')] True [{'timeline': 1, 'gaps': 1}]"
+check "metrics --verify counts the gap" test "$(metrics_gaps --verify)" = "[1.0]"
+# truncated behind pitr's back: there, but not the size archived
+as_pg truncate -s 100 "$REPO/$CLUSTER/wal/${SHORT:0:16}/$SHORT"
+expect_status "windows --verify with a truncated segment too" 0 cat_as windows --verify
+check "still ends the window at the first gap" grep -q "gap: $GAP is missing from the repository" "$WORK/last.out"
+check "and counts both" grep -q "^(the catalog checked against a listing of the WAL objects: 2 gap(s) after the oldest backup)$" "$WORK/last.out"
+check "metrics --verify counts both" test "$(metrics_gaps --verify)" = "[2.0]"
 expect_status "check reports the entry without its segment" 1 cat_as check
 check "naming it" grep -q "catalog entry $GAP has no WAL object" "$WORK/last.out"
-expect_status "rebuild drops its entry" 0 cat_as rebuild
+as_pg rm "$REPO/$CLUSTER/wal/${SHORT:0:16}/$SHORT"
+expect_status "rebuild drops their entries" 0 cat_as rebuild
 expect_status "windows with a gap" 0 cat_as windows
 check "shows the gap and where it cuts off" grep -q "gap: $GAP is missing: recovery through it stops at" "$WORK/last.out"
+check "the catalog's gaps count without --verify" test "$(metrics_gaps)" = "[2.0]"
 
 # --- damage ------------------------------------------------------------------------------------
 ENTRY=$(ls "$REPO/$CLUSTER/catalog/wal/0000000100000000/" | head -1)

@@ -2,13 +2,25 @@
 # pitr-restore against a local repository: the shared scenario (restore_suite.inc: to a time, an
 # LSN, a restore point, the end, and onto a second timeline), then what a DBA must be stopped
 # from doing: targets outside the recoverable window, a non-empty or running data directory, a
-# damaged backup object, missing WAL.
+# damaged backup object, missing WAL (also WAL deleted or truncated behind pitr's back, in the
+# shared scenario).
 source "$(dirname "$0")/lib.inc"
 
 REPO="$WORK/repo"
 as_pg mkdir -p "$REPO"
 CONF="$WORK/pitr.conf"
 write_config "$CONF" "repo=$REPO" "compression=lz4"
+
+# what restore_suite.inc does to WAL objects behind pitr's back, on a directory
+wal_object() { echo "$REPO/$CLUSTER/wal/${1:0:16}/$1"; }
+wal_object_remove() { as_pg mv "$(wal_object "$1")" "$WORK/saved-$1"; }
+wal_object_shorten() { # prints the new size
+    as_pg cp -p "$(wal_object "$1")" "$WORK/saved-$1"
+    as_pg truncate -s $(($(stat -c %s "$(wal_object "$1")") / 2)) "$(wal_object "$1")"
+    stat -c %s "$(wal_object "$1")"
+}
+wal_object_put_back() { as_pg mv -f "$WORK/saved-$1" "$(wal_object "$1")"; }
+catalog_entry() { cat "$REPO/$CLUSTER/catalog/wal/${1:0:16}/$1"; }
 
 source "$(dirname "$0")/restore_suite.inc"
 
@@ -30,8 +42,8 @@ expect_in_err "asking for exactly one" "exactly one target"
 expect_status "an unknown restore point is refused" 1 as_pg "$RESTORE" --config "$CONF" \
     --target-dir "$WORK/x" --to-name no_such_point
 expect_in_err "naming it" "restore point \"no_such_point\" is not in the archived WAL after backup $ID"
-check "the catalog has an entry per archived segment, with commit times" \
-    grep -q "^seg $LAST size=1048576 archived=[0-9T:.-]*Z xacts=[1-9][0-9]* first=.* last=.* ~[0-9a-f]\{16\}\$" \
+check "the catalog has an entry per archived segment, with commit times and the object's size" \
+    grep -q "^seg $LAST size=1048576 archived=[0-9T:.-]*Z xacts=[1-9][0-9]* first=.* last=.* stored=$(stat -c %s "$REPO/$CLUSTER/wal/${LAST:0:16}/$LAST") ~[0-9a-f]\{16\}\$" \
     "$REPO/$CLUSTER/catalog/wal/${LAST:0:16}/$LAST"
 check "and the restore point" grep -rq "^rp .* name=after_two ~" "$REPO/$CLUSTER/catalog/wal/"
 expect_status "--backup with a target before it is refused" 1 as_pg "$RESTORE" --config "$CONF" \

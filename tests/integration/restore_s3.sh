@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pitr-restore from an S3 repository (moto over TLS, verifying signatures), encrypted: the shared
-# point-in-time scenario (restore_suite.inc), then the key: a restore without it, or with another
-# one, is refused before anything is written.
+# point-in-time scenario (restore_suite.inc, with WAL objects deleted and truncated in the
+# bucket), then the key: a restore without it, or with another one, is refused before anything
+# is written.
 source "$(dirname "$0")/lib.inc"
 
 s3_credentials_file
@@ -13,6 +14,25 @@ write_config "$CONF" "repo=s3://$PITR_S3_BUCKET/pitr" "s3_endpoint=$PITR_S3_ENDP
     "s3_region=$PITR_S3_REGION" "s3_ca_file=$PITR_S3_CA_FILE" "s3_uri_style=path" \
     "s3_credentials_file=$CREDS" "s3_part_size=5MB" "compression=zstd" \
     "encryption_key_file=$WORK/key"
+
+# what restore_suite.inc does to WAL objects behind pitr's back, through the test's S3 tool
+REAL_SECRET=$S3_SECRET
+tool() {
+    AWS_ACCESS_KEY_ID=$(awk -F' = ' '/aws_access_key_id/ {print $2}' "$CREDS") \
+        AWS_SECRET_ACCESS_KEY=$REAL_SECRET PITR_S3_ENDPOINT=$PITR_S3_ENDPOINT \
+        PITR_S3_CA_FILE=$PITR_S3_CA_FILE "$PITR_BIN_DIR/pitr-storage-tool" "s3://$PITR_S3_BUCKET/pitr" "$@"
+}
+wal_key() { echo "$CLUSTER/wal/${1:0:16}/$1"; }
+wal_object_remove() { tool get "$(wal_key "$1")" "$WORK/saved-$1" && tool rm "$(wal_key "$1")"; }
+wal_object_shorten() { # the first half of the object in its place (its authenticated header
+    # stays valid: only the size shows it); prints the new size
+    tool get "$(wal_key "$1")" "$WORK/saved-$1"
+    head -c $(($(stat -c %s "$WORK/saved-$1") / 2)) "$WORK/saved-$1" >"$WORK/short-$1"
+    tool put "$(wal_key "$1")" "$WORK/short-$1" && stat -c %s "$WORK/short-$1"
+}
+wal_object_put_back() { tool put "$(wal_key "$1")" "$WORK/saved-$1"; }
+catalog_entry() { tool get "$CLUSTER/catalog/wal/${1:0:16}/$1" "$WORK/entry" && cat "$WORK/entry"; }
+
 source "$(dirname "$0")/restore_suite.inc"
 
 expect_status "a restore without the key is refused" 1 as_pg env PITR_ENCRYPTION_KEY_FILE= \

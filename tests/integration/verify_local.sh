@@ -148,7 +148,7 @@ check "a last-success time per type (daily, weekly)" test \
 check "every metric is a gauge with a help text" test \
     "$(val "all(d['types'].get(n) == 'gauge' and d['help'].get(n) for n in $S)")" = True
 check "every name starts with pitr_ and has its unit" test \
-    "$(val "all(n.startswith('pitr_') and (n.endswith(('_seconds', '_bytes')) or n in ('pitr_up', 'pitr_backups_complete')) for n in $S)")" = True
+    "$(val "all(n.startswith('pitr_') and (n.endswith(('_seconds', '_bytes')) or n in ('pitr_up', 'pitr_backups_complete', 'pitr_wal_gaps')) for n in $S)")" = True
 NOW=$(date +%s)
 check "the last archive time is when the test archived (within 30 s)" test \
     "$(val "abs($S['pitr_wal_last_archive_timestamp_seconds'][0]['value'] - $ARCHIVED_AT) < 30")" = True
@@ -160,6 +160,7 @@ check "sizes are positive" test \
     "$(val "all(x['value'] > 0 for x in $S['pitr_backup_last_size_bytes'] + $S['pitr_backup_last_stored_size_bytes'])")" = True
 check "a window on timeline 1 that starts before it ends" test \
     "$(val "$S['pitr_recovery_window_start_timestamp_seconds'][0]['labels'] == {'timeline': '1'} and $S['pitr_recovery_window_start_timestamp_seconds'][0]['value'] < $S['pitr_recovery_window_end_timestamp_seconds'][0]['value']")" = True
+check "no gap in the WAL of timeline 1" test "$(val "$S['pitr_wal_gaps']")" = "[{'labels': {'timeline': '1'}, 'value': 0.0}]"
 
 write_config "$WORK/empty.conf" "repo=$WORK/empty-repo"
 as_pg mkdir -p "$WORK/empty-repo"
@@ -172,12 +173,12 @@ RULES="$PITR_SOURCE_DIR/packaging/prometheus/pitr-alerts.yml"
 if command -v promtool >/dev/null; then
     check "promtool accepts the alert rules" promtool check rules "$RULES"
 fi
-check "the alert rules are YAML with the four alerts, each on pitr_ metrics" python3 - "$RULES" <<'PY'
+check "the alert rules are YAML with the five alerts, each on pitr_ metrics" python3 - "$RULES" <<'PY'
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 rules = [r for g in doc["groups"] for r in g["rules"]]
 names = {r["alert"] for r in rules}
-want = {"BackupFailed", "BackupTooLarge", "WALArchiveStale", "RecoveryWindowShort"}
+want = {"BackupFailed", "BackupTooLarge", "WALArchiveStale", "RecoveryWindowShort", "WALGap"}
 assert want <= names, names
 assert all("pitr_" in r["expr"] and r["annotations"]["summary"] for r in rules if r["alert"] in want)
 PY

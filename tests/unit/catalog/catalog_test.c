@@ -138,6 +138,7 @@ static void assert_seg_eq(const struct catalog_seg *a, const struct catalog_seg 
     ck_assert_uint_eq(a->xacts, b->xacts);
     ck_assert_int_eq(a->first_xact_us, b->first_xact_us);
     ck_assert_int_eq(a->last_xact_us, b->last_xact_us);
+    ck_assert_uint_eq(a->stored_size, b->stored_size);
 }
 
 /* One line "<content> ~<checksum>\n", signed as the catalog signs lines. */
@@ -233,6 +234,39 @@ START_TEST(test_catalog_entry_round_trip_edges)
     g.first_xact_us = 1;
     g.last_xact_us = 1;
     format_entry(&g, NULL, 0, &text);
+    parse_ok(&text, &w);
+    ck_assert_uint_eq(w.n_segs, 1);
+    assert_seg_eq(&w.segs[0], &g);
+    catalog_wal_fini(&w);
+    buf_fini(&text);
+}
+END_TEST
+
+/* The stored size is written last, only when known, and read back exactly; a line without it
+ * (written before pitr recorded it) reads as 0, "not recorded". */
+static const struct {
+    uint64_t stored;
+    uint32_t xacts;
+    const char *tail; /* how the line ends, before its checksum */
+} stored_cases[] = {
+    {0, 0, " xacts=0 ~"},
+    {0, 3, " last=2026-01-08T14:35:59.999999Z ~"},
+    {1, 0, " xacts=0 stored=1 ~"},
+    {2123456, 3, " last=2026-01-08T14:35:59.999999Z stored=2123456 ~"},
+    {UINT64_MAX, 1, " stored=18446744073709551615 ~"},
+};
+
+START_TEST(test_catalog_entry_round_trip_stored)
+{
+    struct catalog_seg g = seg_of(1, 5, stored_cases[_i].xacts);
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct buf text;
+
+    g.stored_size = stored_cases[_i].stored;
+    format_entry(&g, NULL, 0, &text);
+    ck_assert_msg(strstr((char *)text.data, stored_cases[_i].tail) != NULL, "%s",
+                  (char *)text.data);
+    ck_assert_int_eq(strstr((char *)text.data, "stored=") != NULL, stored_cases[_i].stored > 0);
     parse_ok(&text, &w);
     ck_assert_uint_eq(w.n_segs, 1);
     assert_seg_eq(&w.segs[0], &g);
@@ -441,6 +475,21 @@ static const struct {
      "name of 64 bytes once unescaped"},
     {"rp 00000001.history lsn=0/3000100 time=2026-01-08T14:30:00.000000Z name=x",
      "rp of a history file"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=0",
+     "stored size 0 (never written: an object has a header)"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=",
+     "empty stored size"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=-5",
+     "negative stored size"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=2MB",
+     "stored size with a unit"},
+    {"seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z xacts=0 "
+     "stored=18446744073709551616",
+     "stored size over 64 bits"},
 };
 
 START_TEST(test_catalog_parse_malformed_line)
@@ -478,14 +527,15 @@ START_TEST(test_catalog_parse_hand_written)
     ck_assert_int_eq(buf_printf(&text, &err, "pitr-catalog 1\n"), PITR_OK);
     append_signed(&text,
                   "seg 000000010000000000000003 size=16777216 archived=2026-01-08T14:30:00.000000Z "
-                  "xacts=2 first=2026-01-08T14:30:00.000000Z last=2026-01-08T14:30:00.000000Z "
-                  "future=field");
+                  "xacts=2 stored=77 first=2026-01-08T14:30:00.000000Z "
+                  "last=2026-01-08T14:30:00.000000Z future=field");
     append_signed(&text, "rp 000000010000000000000003 lsn=0/3000100 "
                          "time=2026-01-08T14:30:00.000000Z name=a%25%7eb%e9");
     parse_ok(&text, &w);
     ck_assert_uint_eq(w.n_segs, 1);
     ck_assert_uint_eq(w.segs[0].xacts, 2);
     ck_assert_int_eq(w.segs[0].first_xact_us, T0);
+    ck_assert_uint_eq(w.segs[0].stored_size, 77); /* fields are found wherever they are */
     ck_assert_uint_eq(w.n_rps, 1);
     ck_assert_str_eq(w.rps[0].name, "a%~b\xe9");
     catalog_wal_fini(&w);
@@ -763,6 +813,29 @@ START_TEST(test_catalog_wal_normalize)
     ck_assert_ptr_null(w.segs);
     catalog_wal_normalize(&w);
     ck_assert_int_eq(catalog_find(&w, 1, 3), -1);
+}
+END_TEST
+
+/* Of two entries for one segment, the one that records the stored size stays, in either order:
+ * it is what lets a listing check the object. */
+START_TEST(test_catalog_wal_normalize_keeps_stored)
+{
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+
+    w.segs = calloc(5, sizeof(*w.segs));
+    w.segs[w.n_segs++] = seg_of(1, 3, 1);
+    w.segs[w.n_segs++] = seg_of(1, 3, 1);
+    w.segs[w.n_segs - 1].stored_size = 333;
+    w.segs[w.n_segs++] = seg_of(1, 4, 1);
+    w.segs[w.n_segs - 1].stored_size = 444;
+    w.segs[w.n_segs++] = seg_of(1, 4, 1);
+    w.segs[w.n_segs++] = seg_of(1, 5, 1);
+    catalog_wal_normalize(&w);
+    ck_assert_uint_eq(w.n_segs, 3);
+    ck_assert_uint_eq(w.segs[0].stored_size, 333);
+    ck_assert_uint_eq(w.segs[1].stored_size, 444);
+    ck_assert_uint_eq(w.segs[2].stored_size, 0);
+    catalog_wal_fini(&w);
 }
 END_TEST
 
@@ -1133,6 +1206,36 @@ START_TEST(test_catalog_merge_over_stale_cat)
 }
 END_TEST
 
+/* The stored size survives every rewrite of the catalog: an entry's merge into its folder's file
+ * and expire's pruning of it. */
+START_TEST(test_catalog_merge_keeps_stored)
+{
+    struct storage *s = mem_storage_new();
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct catalog_wal w = {NULL, 0, NULL, 0};
+    struct pitr_err err;
+
+    for (uint64_t segno = 1; segno <= 4; segno++) {
+        struct catalog_seg g = seg_of(1, segno, 1);
+
+        g.stored_size = segno == 2 ? 0 : 1000 + segno; /* 2: an entry of an older pitr */
+        ck_assert_int_eq(catalog_record_segment(&repo, &g, NULL, 0, &err), PITR_OK);
+    }
+    merge(s, 1, 1);
+    ck_assert_str_eq(merged(s, "0000000100000000", &w), "1,2,3,4");
+    ck_assert_uint_eq(w.segs[0].stored_size, 1001);
+    ck_assert_uint_eq(w.segs[1].stored_size, 0);
+    ck_assert_uint_eq(w.segs[3].stored_size, 1004);
+    catalog_wal_fini(&w);
+    ck_assert_msg(catalog_prune_folder(&repo, 1, 1, 3, SEG16, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_str_eq(merged(s, "0000000100000000", &w), "3,4");
+    ck_assert_uint_eq(w.segs[0].stored_size, 1003);
+    ck_assert_uint_eq(w.segs[1].stored_size, 1004);
+    catalog_wal_fini(&w);
+    storage_free(s);
+}
+END_TEST
+
 START_TEST(test_catalog_load_timeline_from_segno)
 {
     struct storage *s = mem_storage_new();
@@ -1379,7 +1482,30 @@ static void windows(struct storage *s, const struct backup_record *b, size_t n,
     struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
     struct pitr_err err;
 
-    ck_assert_msg(catalog_windows_compute(&repo, b, n, out, &err) == PITR_OK, "%s", err.msg);
+    ck_assert_msg(catalog_windows_compute(&repo, b, n, false, out, &err) == PITR_OK, "%s", err.msg);
+    ck_assert(!out->verified);
+}
+
+/* The windows with the catalog checked against a listing of the WAL objects. */
+static void windows_verified(struct storage *s, const struct backup_record *b, size_t n,
+                             struct catalog_windows *out)
+{
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct pitr_err err;
+
+    ck_assert_msg(catalog_windows_compute(&repo, b, n, true, out, &err) == PITR_OK, "%s", err.msg);
+    ck_assert(out->verified);
+}
+
+/* The gaps the windows counted on timeline tli (-1: the timeline is not there). */
+static long gaps_of(const struct catalog_windows *ws, uint32_t tli)
+{
+    for (size_t i = 0; i < ws->n_tlis; i++) {
+        if (ws->tlis[i].tli == tli) {
+            return (long)ws->tlis[i].gaps;
+        }
+    }
+    return -1;
 }
 
 static void assert_window(const struct catalog_windows *ws, size_t i, uint32_t tli, int64_t from,
@@ -1492,6 +1618,10 @@ START_TEST(test_catalog_windows_gap)
     /* the earliest backup of a run starts its window; B1b is inside it */
     assert_window(&ws, 0, 1, b[0].stop_time * 1000000, last_xact(0xF), "B1", 3, 0x10, 0x11);
     assert_window(&ws, 1, 1, b[2].stop_time * 1000000, last_xact(0x1F), "B2", 0x14, 0x1F, 0x20);
+    ck_assert_int_eq(ws.v[0].gap_reason, CATALOG_GAP_UNCATALOGED);
+    ck_assert_int_eq(ws.v[1].gap_reason, CATALOG_GAP_UNCATALOGED);
+    ck_assert_int_eq(gaps_of(&ws, 1), 2); /* 0x11, and 0x20..0x21 */
+    ck_assert_uint_eq(ws.n_tlis, 1);
     catalog_windows_fini(&ws);
     storage_free(s);
 }
@@ -1553,7 +1683,7 @@ START_TEST(test_catalog_windows_timeline_without_history)
     assert_window(&ws, 1, 2, b[1].stop_time * 1000000, last_xact(15), "B2", 7, 15, 0);
     catalog_windows_fini(&ws);
     put_history(s, 2, "1\tnot-an-lsn\n");
-    ck_assert_int_eq(catalog_windows_compute(&repo, b, 2, &ws, &err), PITR_CORRUPT);
+    ck_assert_int_eq(catalog_windows_compute(&repo, b, 2, false, &ws, &err), PITR_CORRUPT);
     ck_assert_str_eq(err.msg, "c/wal/history/00000002.history line 1: invalid LSN \"not-an-lsn\"");
     storage_free(s);
 }
@@ -1648,6 +1778,138 @@ START_TEST(test_catalog_windows_branch_in_stop_segment)
 }
 END_TEST
 
+/* --- catalog_windows_compute with verify: the repository, not the catalog, decides --------------
+ */
+
+static void wal_key_of(uint32_t tli, uint64_t segno, char *key, size_t size)
+{
+    char name[25];
+
+    wal_segment_name(tli, segno, SEG16, name);
+    snprintf(key, size, "c/wal/%.16s/%s", name, name);
+}
+
+/* Stores segment segno's WAL object (of len bytes) and its entry, which records the object's size
+ * when sized (an entry of an older pitr does not). */
+static void archive(struct storage *s, uint64_t segno, size_t len, bool sized)
+{
+    static const uint8_t bytes[256];
+    struct repo_session repo = {.storage = s, .cluster = (char *)"c"};
+    struct catalog_seg g = seg_of(1, segno, 1);
+    char key[128];
+    struct pitr_err err;
+
+    wal_key_of(1, segno, key, sizeof(key));
+    ck_assert_int_eq(storage_put(s, key, NULL, bytes, len, &err), PITR_OK);
+    g.stored_size = sized ? len : 0;
+    ck_assert_int_eq(catalog_record_segment(&repo, &g, NULL, 0, &err), PITR_OK);
+}
+
+static void tamper(struct storage *s, uint64_t segno, size_t len) /* 0: remove */
+{
+    static const uint8_t bytes[256];
+    char key[128];
+    struct pitr_err err;
+
+    wal_key_of(1, segno, key, sizeof(key));
+    ck_assert_int_eq(storage_remove(s, key, &err), PITR_OK);
+    if (len > 0) {
+        ck_assert_int_eq(storage_put(s, key, NULL, bytes, len, &err), PITR_OK);
+    }
+}
+
+/* A hole made outside pitr: the catalog alone sees one window without a gap; verified, each
+ * object deleted or of another size than archived is a gap, the window ends at the last commit
+ * before the first one, and every gap after the backup is counted. */
+START_TEST(test_catalog_windows_verify)
+{
+    struct counting *c = counting_new();
+    struct storage *s = &c->base;
+    struct backup_record b = backup_of("B1", 1, 2 * (uint64_t)SEG16 + 0x28, 3 * (uint64_t)SEG16);
+    struct catalog_windows ws;
+    int lists;
+
+    for (uint64_t segno = 1; segno <= 0x110; segno++) { /* two WAL folders */
+        archive(s, segno, 100 + segno % 100, true);
+    }
+    merge(s, 1, 1);
+    windows_verified(s, &b, 1, &ws);
+    assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(0x110), "B1", 2, 0x110, 0);
+    ck_assert_int_eq(gaps_of(&ws, 1), 0);
+    catalog_windows_fini(&ws);
+
+    tamper(s, 0x20, 0);                /* deleted */
+    tamper(s, 0x21, 0);                /* and the next one: one gap */
+    tamper(s, 0x40, 17);               /* truncated */
+    tamper(s, 0x110, 0);               /* the last one the catalog lists */
+    tamper(s, 0x50, 100 + 0x50 % 100); /* replaced by one of the same size: not seen */
+    c->lists = 0;
+    windows(s, &b, 1, &ws);
+    lists = c->lists;
+    ck_assert_uint_eq(ws.n, 1);
+    assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(0x110), "B1", 2, 0x110, 0);
+    ck_assert_int_eq(gaps_of(&ws, 1), 0);
+    catalog_windows_fini(&ws);
+
+    c->lists = 0;
+    windows_verified(s, &b, 1, &ws);
+    ck_assert_int_eq(c->lists, lists + 2); /* one listing per WAL folder */
+    ck_assert_uint_eq(ws.n, 1);            /* no backup starts the WAL after the gap */
+    assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(0x1F), "B1", 2, 0x1F, 0x20);
+    ck_assert_int_eq(ws.v[0].gap_reason, CATALOG_GAP_MISSING);
+    ck_assert_int_eq(gaps_of(&ws, 1), 3);
+    catalog_windows_fini(&ws);
+
+    /* a later backup starts a window that ends at the truncated object */
+    {
+        struct backup_record two[2] = {
+            b, backup_of("B2", 1, 0x30 * (uint64_t)SEG16 + 0x28, 0x31 * (uint64_t)SEG16)};
+
+        windows_verified(s, two, 2, &ws);
+        ck_assert_uint_eq(ws.n, 2);
+        assert_window(&ws, 1, 1, two[1].stop_time * 1000000, last_xact(0x3F), "B2", 0x30, 0x3F,
+                      0x40);
+        ck_assert_int_eq(ws.v[1].gap_reason, CATALOG_GAP_SIZE);
+        ck_assert_uint_eq(ws.v[1].gap_size, 17);
+        ck_assert_uint_eq(ws.v[1].gap_recorded, 100 + 0x40 % 100);
+        ck_assert_int_eq(gaps_of(&ws, 1), 3);
+        catalog_windows_fini(&ws);
+    }
+    storage_free(s);
+}
+END_TEST
+
+/* Entries that record no size (an older pitr's) show only whether the object exists; a backup
+ * whose own WAL is gone starts no window, and the gap still counts. */
+START_TEST(test_catalog_windows_verify_unsized)
+{
+    struct storage *s = mem_storage_new();
+    struct backup_record b = backup_of("B1", 1, 2 * (uint64_t)SEG16 + 0x28, 3 * (uint64_t)SEG16);
+    struct catalog_windows ws;
+
+    for (uint64_t segno = 1; segno <= 8; segno++) {
+        archive(s, segno, 100, false);
+    }
+    tamper(s, 5, 10);
+    windows_verified(s, &b, 1, &ws);
+    assert_window(&ws, 0, 1, b.stop_time * 1000000, last_xact(8), "B1", 2, 8, 0);
+    catalog_windows_fini(&ws);
+    tamper(s, 2, 0);
+    windows_verified(s, &b, 1, &ws);
+    ck_assert_uint_eq(ws.n, 0);
+    ck_assert_int_eq(gaps_of(&ws, 1), 1);
+    catalog_windows_fini(&ws);
+    /* a gap before the oldest backup started does not matter to any restore */
+    archive(s, 2, 100, false);
+    tamper(s, 1, 0);
+    windows_verified(s, &b, 1, &ws);
+    ck_assert_uint_eq(ws.n, 1);
+    ck_assert_int_eq(gaps_of(&ws, 1), 0);
+    catalog_windows_fini(&ws);
+    storage_free(s);
+}
+END_TEST
+
 Suite *catalog_suite(void)
 {
     Suite *s = suite_create("catalog");
@@ -1659,6 +1921,8 @@ Suite *catalog_suite(void)
     tcase_add_loop_test(tc_format, test_catalog_entry_round_trip_names, 0,
                         sizeof(rp_names) / sizeof(rp_names[0]));
     tcase_add_test(tc_format, test_catalog_entry_round_trip_no_xacts);
+    tcase_add_loop_test(tc_format, test_catalog_entry_round_trip_stored, 0,
+                        sizeof(stored_cases) / sizeof(stored_cases[0]));
     tcase_add_test(tc_format, test_catalog_entry_round_trip_edges);
     tcase_add_test(tc_format, test_catalog_parse_accumulates);
     tcase_add_loop_test(tc_format, test_catalog_parse_flipped_byte, 0, 2);
@@ -1674,6 +1938,7 @@ Suite *catalog_suite(void)
     suite_add_tcase(s, tc_format);
 
     tcase_add_test(tc_norm, test_catalog_wal_normalize);
+    tcase_add_test(tc_norm, test_catalog_wal_normalize_keeps_stored);
     tcase_add_test(tc_norm, test_catalog_find_sizes);
     suite_add_tcase(s, tc_norm);
 
@@ -1681,6 +1946,7 @@ Suite *catalog_suite(void)
     tcase_add_test(tc_repo, test_catalog_merge_folder_union);
     tcase_add_test(tc_repo, test_catalog_merge_then_new_entry);
     tcase_add_test(tc_repo, test_catalog_merge_over_stale_cat);
+    tcase_add_test(tc_repo, test_catalog_merge_keeps_stored);
     tcase_add_test(tc_repo, test_catalog_load_timeline_from_segno);
     tcase_add_test(tc_repo, test_catalog_load_timeline_reads_entries_only_when_incomplete);
     tcase_add_test(tc_repo, test_catalog_load_timeline_damaged);
@@ -1696,6 +1962,8 @@ Suite *catalog_suite(void)
     tcase_add_test(tc_win, test_catalog_windows_restore_points);
     tcase_add_test(tc_win, test_catalog_windows_restore_point_in_stop_segment);
     tcase_add_test(tc_win, test_catalog_windows_branch_in_stop_segment);
+    tcase_add_test(tc_win, test_catalog_windows_verify);
+    tcase_add_test(tc_win, test_catalog_windows_verify_unsized);
     suite_add_tcase(s, tc_win);
     return s;
 }
